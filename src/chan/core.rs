@@ -1,0 +1,485 @@
+//! The channel core: one locked queue serves every flavor.
+//!
+//! The flavors differ only in capacity (as tokio's `chan.rs` is one queue
+//! generic over a capacity policy): `cap == 0` is a rendezvous, `cap == n` is
+//! bounded, `cap == usize::MAX` is unbounded. Under the lock there are three
+//! queues:
+//!
+//! - `buf`: values sent and not yet received;
+//! - `senders`: *offers*, each a blocked sender's value parked in the channel
+//!   beside its [`Entry`]. A receiver takes an offer by claiming the entry's
+//!   waiter, so the value stays with its owner until a running party takes it;
+//! - `receivers`: blocked receivers, each with an empty slot. A sender hands a
+//!   value over by claiming the waiter and filling the slot.
+//!
+//! Invariants, all under the lock:
+//! 1. A receiver entry waits only while `buf` is empty and no offer can be
+//!    taken; an offer waits only while `buf` is full and no receiver can take
+//!    it. Every path that changes `buf` or the queues keeps this (a pop from a
+//!    full `buf` pulls the oldest offer in; a send to an empty `buf` goes
+//!    straight to the oldest waiting receiver).
+//! 2. A claimed offer is removed by its claimer (nothing is left to return).
+//!    A claimed receiver entry stays, holding the value, until its owner
+//!    removes it: the owner then finds its value there.
+//! 3. Entries of aborted waiters are skipped (the claim CAS fails) and removed
+//!    by their owners, who take their values back.
+//! 4. After `closed`, no offer is taken: blocked senders fail with their value.
+
+use super::error::{TryRecvError, TrySendError};
+use super::lock::{Lock, LockGuard};
+use super::waiters::{with_thread_waiter, Entry, Waiter};
+use crate::sync::{Arc, AtomicUsize};
+use std::collections::VecDeque;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+/// Capacity that marks an unbounded channel.
+pub(crate) const UNBOUNDED: usize = usize::MAX;
+
+/// Up to this many slots are allocated up front for a bounded channel; a
+/// larger buffer grows on demand, so `bounded(huge)` costs nothing until used.
+const PREALLOC: usize = 1 << 12;
+
+pub(crate) struct SendEntry<T> {
+    pub(crate) entry: Entry,
+    pub(crate) value: T,
+}
+
+pub(crate) struct RecvEntry<T> {
+    pub(crate) entry: Entry,
+    /// Filled by the sender that claimed this entry.
+    pub(crate) slot: Option<T>,
+}
+
+pub(crate) struct Inner<T> {
+    pub(crate) buf: VecDeque<T>,
+    pub(crate) closed: bool,
+    pub(crate) senders: VecDeque<SendEntry<T>>,
+    pub(crate) receivers: VecDeque<RecvEntry<T>>,
+}
+
+/// The shared state behind every `Sender` and `Receiver` of one channel.
+pub(crate) struct Chan<T> {
+    inner: Lock<Inner<T>>,
+    pub(crate) cap: usize,
+    pub(crate) sender_count: AtomicUsize,
+    pub(crate) receiver_count: AtomicUsize,
+}
+
+impl<T> Inner<T> {
+    /// Takes the oldest offer that some other waiter left, claiming it.
+    fn take_offer(&mut self, me: Option<&Arc<Waiter>>) -> Option<T> {
+        let i = self
+            .senders
+            .iter()
+            .position(|s| !s.entry.belongs_to(me) && s.entry.try_claim())?;
+        let s = self.senders.remove(i)?;
+        s.entry.wake();
+        Some(s.value)
+    }
+
+    /// Gives `value` to the oldest waiting receiver of some other waiter.
+    fn give_to_receiver(&mut self, value: T, me: Option<&Arc<Waiter>>) -> Result<(), T> {
+        for r in self.receivers.iter_mut() {
+            if r.slot.is_none() && !r.entry.belongs_to(me) && r.entry.try_claim() {
+                r.slot = Some(value);
+                r.entry.wake();
+                return Ok(());
+            }
+        }
+        Err(value)
+    }
+
+    pub(crate) fn try_recv(
+        &mut self,
+        cap: usize,
+        me: Option<&Arc<Waiter>>,
+    ) -> Result<T, TryRecvError> {
+        if let Some(v) = self.buf.pop_front() {
+            // Room appeared: the oldest blocked sender's value moves in (invariant 1).
+            if !self.closed && !self.senders.is_empty() && self.buf.len() < cap {
+                if let Some(next) = self.take_offer(None) {
+                    self.buf.push_back(next);
+                }
+            }
+            return Ok(v);
+        }
+        if self.closed {
+            return Err(TryRecvError::Closed);
+        }
+        self.take_offer(me).ok_or(TryRecvError::Empty)
+    }
+
+    pub(crate) fn try_send(
+        &mut self,
+        value: T,
+        cap: usize,
+        me: Option<&Arc<Waiter>>,
+    ) -> Result<(), TrySendError<T>> {
+        if self.closed {
+            return Err(TrySendError::Closed(value));
+        }
+        let value = if self.buf.is_empty() && !self.receivers.is_empty() {
+            match self.give_to_receiver(value, me) {
+                Ok(()) => return Ok(()),
+                Err(v) => v,
+            }
+        } else {
+            value
+        };
+        if self.buf.len() < cap {
+            self.buf.push_back(value);
+            Ok(())
+        } else {
+            Err(TrySendError::Full(value))
+        }
+    }
+
+    /// Would a receive by `me` complete now (a value, an offer, or closed)?
+    pub(crate) fn recv_ready(&self, me: Option<&Arc<Waiter>>) -> bool {
+        !self.buf.is_empty()
+            || self.closed
+            || self
+                .senders
+                .iter()
+                .any(|s| !s.entry.belongs_to(me) && s.entry.waiter.is_waiting())
+    }
+
+    /// Would a send by `me` complete now (room, a receiver, or closed)?
+    pub(crate) fn send_ready(&self, cap: usize, me: Option<&Arc<Waiter>>) -> bool {
+        self.closed
+            || self.buf.len() < cap
+            || (self.buf.is_empty()
+                && self.receivers.iter().any(|r| {
+                    r.slot.is_none() && !r.entry.belongs_to(me) && r.entry.waiter.is_waiting()
+                }))
+    }
+
+    /// Removes `waiter`'s receiver entry for `case`. `Some(slot)` if it was there.
+    pub(crate) fn remove_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
+        let i = self
+            .receivers
+            .iter()
+            .position(|r| r.entry.is(waiter, case))?;
+        self.receivers.remove(i).map(|r| r.slot)
+    }
+
+    /// Removes `waiter`'s offer for `case`, giving the value back. `None`: the
+    /// offer is gone because a receiver took it.
+    pub(crate) fn remove_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<T> {
+        let i = self.senders.iter().position(|s| s.entry.is(waiter, case))?;
+        self.senders.remove(i).map(|s| s.value)
+    }
+
+    pub(crate) fn find_send(
+        &mut self,
+        waiter: &Arc<Waiter>,
+        case: usize,
+    ) -> Option<&mut SendEntry<T>> {
+        self.senders.iter_mut().find(|s| s.entry.is(waiter, case))
+    }
+
+    pub(crate) fn find_recv(
+        &mut self,
+        waiter: &Arc<Waiter>,
+        case: usize,
+    ) -> Option<&mut RecvEntry<T>> {
+        self.receivers.iter_mut().find(|r| r.entry.is(waiter, case))
+    }
+
+    /// Puts back a value that was handed to a receiver which went away before
+    /// taking it (a dropped `recv()` future or `select!`): it goes to the next
+    /// waiting receiver, or to the front of the buffer, so the next receiver
+    /// gets it first. The buffer may exceed its capacity by these values.
+    pub(crate) fn redeliver(&mut self, value: T) {
+        if self.buf.is_empty() {
+            if let Err(v) = self.give_to_receiver(value, None) {
+                self.buf.push_front(v);
+            }
+        } else {
+            self.buf.push_front(value);
+        }
+    }
+
+    /// Marks the channel closed and wakes every waiter. False if it already was.
+    pub(crate) fn close(&mut self) -> bool {
+        if self.closed {
+            return false;
+        }
+        self.closed = true;
+        for s in &self.senders {
+            s.entry.notify();
+        }
+        for r in &self.receivers {
+            r.entry.notify();
+        }
+        true
+    }
+}
+
+impl<T> Chan<T> {
+    pub(crate) fn new(cap: usize) -> Chan<T> {
+        let prealloc = if cap == UNBOUNDED {
+            0
+        } else {
+            cap.min(PREALLOC)
+        };
+        Chan {
+            inner: Lock::new(Inner {
+                buf: VecDeque::with_capacity(prealloc),
+                closed: false,
+                senders: VecDeque::new(),
+                receivers: VecDeque::new(),
+            }),
+            cap,
+            sender_count: AtomicUsize::new(1),
+            receiver_count: AtomicUsize::new(1),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> LockGuard<'_, Inner<T>> {
+        self.inner.lock()
+    }
+
+    pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.lock().try_send(value, self.cap, None)
+    }
+
+    pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
+        self.lock().try_recv(self.cap, None)
+    }
+
+    pub(crate) fn close(&self) -> bool {
+        self.lock().close()
+    }
+
+    /// The last receiver went away: close, and drop the buffered values now
+    /// (outside the lock, since their destructors are user code).
+    pub(crate) fn disconnect_receivers(&self) {
+        let drained = {
+            let mut inner = self.lock();
+            inner.close();
+            std::mem::take(&mut inner.buf)
+        };
+        drop(drained);
+    }
+
+    /// Blocks the current thread until the value is sent, the channel closes,
+    /// or `deadline` passes. The error is `Full(v)` on the deadline.
+    pub(crate) fn send_blocking(
+        &self,
+        value: T,
+        deadline: Option<Instant>,
+    ) -> Result<(), TrySendError<T>> {
+        let mut inner = self.lock();
+        let value = match inner.try_send(value, self.cap, None) {
+            Err(TrySendError::Full(v)) => v,
+            done => return done,
+        };
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(TrySendError::Full(value));
+        }
+        with_thread_waiter(|waiter| {
+            let mut value = value;
+            loop {
+                waiter.reset();
+                inner.senders.push_back(SendEntry {
+                    entry: Entry::new(waiter, 0, None),
+                    value,
+                });
+                drop(inner);
+                let in_time = waiter.wait(deadline);
+                inner = self.lock();
+                // A receiver that took the offer removed it (invariant 2).
+                match inner.remove_send(waiter, 0) {
+                    None => return Ok(()),
+                    Some(v) => value = v,
+                }
+                // Still ours, and nobody can take it now that it is out of the queue.
+                value = match inner.try_send(value, self.cap, None) {
+                    Err(TrySendError::Full(v)) if in_time => v,
+                    done => return done,
+                };
+            }
+        })
+    }
+
+    /// Blocks the current thread until a value arrives, the channel is closed
+    /// and drained, or `deadline` passes (`Err(Empty)`).
+    pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, TryRecvError> {
+        let mut inner = self.lock();
+        match inner.try_recv(self.cap, None) {
+            Err(TryRecvError::Empty) => {}
+            done => return done,
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(TryRecvError::Empty);
+        }
+        with_thread_waiter(|waiter| loop {
+            waiter.reset();
+            inner.receivers.push_back(RecvEntry {
+                entry: Entry::new(waiter, 0, None),
+                slot: None,
+            });
+            drop(inner);
+            let in_time = waiter.wait(deadline);
+            inner = self.lock();
+            if let Some(Some(v)) = inner.remove_recv(waiter, 0) {
+                return Ok(v);
+            }
+            match inner.try_recv(self.cap, None) {
+                Err(TryRecvError::Empty) if in_time => {}
+                done => return done,
+            }
+        })
+    }
+
+    /// One poll of an async receive; `reg` remembers a registration between polls.
+    pub(crate) fn poll_recv(
+        &self,
+        reg: &mut Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, TryRecvError>> {
+        let mut inner = self.lock();
+        if reg.registered {
+            let waiter = reg.waiter.as_ref().expect("registered without a waiter");
+            let ready = inner.recv_ready(Some(waiter));
+            if let Some(r) = inner.find_recv(waiter, 0) {
+                if r.slot.is_none() && !ready {
+                    // Still waiting and nothing to take: keep our place in the queue.
+                    r.entry.update_waker(cx.waker());
+                    return Poll::Pending;
+                }
+            }
+            reg.registered = false;
+            if let Some(Some(v)) = inner.remove_recv(waiter, 0) {
+                return Poll::Ready(Ok(v));
+            }
+        }
+        match inner.try_recv(self.cap, None) {
+            Err(TryRecvError::Empty) => {
+                let waiter = reg.prepare();
+                inner.receivers.push_back(RecvEntry {
+                    entry: Entry::new(waiter, 0, Some(cx.waker())),
+                    slot: None,
+                });
+                reg.registered = true;
+                Poll::Pending
+            }
+            done => Poll::Ready(done),
+        }
+    }
+
+    /// Cancels an async receive: a value already handed to it goes back to
+    /// the channel for the next receiver (cancel safety).
+    pub(crate) fn cancel_recv(&self, reg: &mut Registration) {
+        if !reg.registered {
+            return;
+        }
+        reg.registered = false;
+        let mut inner = self.lock();
+        if let Some(Some(v)) = inner.remove_recv(reg.waiter(), 0) {
+            inner.redeliver(v);
+        }
+    }
+
+    /// One poll of an async send. `value` holds the value until it is offered.
+    pub(crate) fn poll_send(
+        &self,
+        value: &mut Option<T>,
+        reg: &mut Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
+        let mut inner = self.lock();
+        if reg.registered {
+            let waiter = reg.waiter.as_ref().expect("registered without a waiter");
+            let closed = inner.closed;
+            match inner.find_send(waiter, 0) {
+                // Taken by a receiver (invariant 2).
+                None => {
+                    reg.registered = false;
+                    return Poll::Ready(Ok(()));
+                }
+                Some(s) if !closed => {
+                    s.entry.update_waker(cx.waker());
+                    return Poll::Pending;
+                }
+                Some(_) => {
+                    reg.registered = false;
+                    let v = inner.remove_send(waiter, 0).expect("offer present");
+                    return Poll::Ready(Err(v));
+                }
+            }
+        }
+        let v = value.take().expect("send future polled after completion");
+        match inner.try_send(v, self.cap, None) {
+            Ok(()) => Poll::Ready(Ok(())),
+            Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
+            Err(TrySendError::Full(v)) => {
+                let waiter = reg.prepare();
+                inner.senders.push_back(SendEntry {
+                    entry: Entry::new(waiter, 0, Some(cx.waker())),
+                    value: v,
+                });
+                reg.registered = true;
+                Poll::Pending
+            }
+        }
+    }
+
+    /// `Sink::start_send`: sends now if possible, else leaves `value` as an
+    /// offer that `poll_send` then waits on. `Err(value)` if closed.
+    #[cfg_attr(not(feature = "futures"), allow(dead_code))]
+    pub(crate) fn start_send(&self, value: T, reg: &mut Registration) -> Result<(), T> {
+        let mut inner = self.lock();
+        match inner.try_send(value, self.cap, None) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Closed(v)) => Err(v),
+            Err(TrySendError::Full(v)) => {
+                let waiter = reg.prepare();
+                // The waker comes with the next poll_ready/poll_flush.
+                inner.senders.push_back(SendEntry {
+                    entry: Entry::new(waiter, 0, None),
+                    value: v,
+                });
+                reg.registered = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Cancels an async send: the value, if no receiver took it, is returned.
+    pub(crate) fn cancel_send(&self, reg: &mut Registration) -> Option<T> {
+        if !reg.registered {
+            return None;
+        }
+        reg.registered = false;
+        let v = self.lock().remove_send(reg.waiter(), 0);
+        v
+    }
+}
+
+/// The registration of one async operation (a `send`/`recv` future, the
+/// `Stream` or `Sink` of a handle) between two polls. It holds no value, so
+/// handles that embed it stay `Send + Sync` for any `T: Send`.
+#[derive(Default)]
+pub(crate) struct Registration {
+    waiter: Option<Arc<Waiter>>,
+    pub(crate) registered: bool,
+}
+
+impl Registration {
+    fn waiter(&self) -> &Arc<Waiter> {
+        self.waiter.as_ref().expect("registered without a waiter")
+    }
+
+    /// The waiter for a new round, allocated once per operation and reused.
+    fn prepare(&mut self) -> &Arc<Waiter> {
+        let w = self
+            .waiter
+            .get_or_insert_with(|| Arc::new(Waiter::for_task()));
+        w.reset();
+        w
+    }
+}
