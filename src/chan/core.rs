@@ -26,7 +26,7 @@
 //! 4. After `closed`, no offer is taken: blocked senders fail with their value.
 
 use super::error::{TryRecvError, TrySendError};
-use super::lock::{Lock, LockGuard};
+use super::lock::{Lock, LockGuard, RawLock};
 use super::waiters::{with_thread_waiter, Entry, Waiter};
 use crate::sync::{Arc, AtomicUsize};
 use std::collections::VecDeque;
@@ -68,20 +68,17 @@ pub(crate) struct Chan<T> {
 
 impl<T> Inner<T> {
     /// Takes the oldest offer that some other waiter left, claiming it.
-    fn take_offer(&mut self, me: Option<&Arc<Waiter>>) -> Option<T> {
-        let i = self
-            .senders
-            .iter()
-            .position(|s| !s.entry.belongs_to(me) && s.entry.try_claim())?;
+    fn take_offer(&mut self) -> Option<T> {
+        let i = self.senders.iter().position(|s| s.entry.try_claim())?;
         let s = self.senders.remove(i)?;
         s.entry.wake();
         Some(s.value)
     }
 
     /// Gives `value` to the oldest waiting receiver of some other waiter.
-    fn give_to_receiver(&mut self, value: T, me: Option<&Arc<Waiter>>) -> Result<(), T> {
+    fn give_to_receiver(&mut self, value: T) -> Result<(), T> {
         for r in self.receivers.iter_mut() {
-            if r.slot.is_none() && !r.entry.belongs_to(me) && r.entry.try_claim() {
+            if r.slot.is_none() && r.entry.try_claim() {
                 r.slot = Some(value);
                 r.entry.wake();
                 return Ok(());
@@ -90,15 +87,11 @@ impl<T> Inner<T> {
         Err(value)
     }
 
-    pub(crate) fn try_recv(
-        &mut self,
-        cap: usize,
-        me: Option<&Arc<Waiter>>,
-    ) -> Result<T, TryRecvError> {
+    pub(crate) fn try_recv(&mut self, cap: usize) -> Result<T, TryRecvError> {
         if let Some(v) = self.buf.pop_front() {
             // Room appeared: the oldest blocked sender's value moves in (invariant 1).
             if !self.closed && !self.senders.is_empty() && self.buf.len() < cap {
-                if let Some(next) = self.take_offer(None) {
+                if let Some(next) = self.take_offer() {
                     self.buf.push_back(next);
                 }
             }
@@ -107,20 +100,15 @@ impl<T> Inner<T> {
         if self.closed {
             return Err(TryRecvError::Closed);
         }
-        self.take_offer(me).ok_or(TryRecvError::Empty)
+        self.take_offer().ok_or(TryRecvError::Empty)
     }
 
-    pub(crate) fn try_send(
-        &mut self,
-        value: T,
-        cap: usize,
-        me: Option<&Arc<Waiter>>,
-    ) -> Result<(), TrySendError<T>> {
+    pub(crate) fn try_send(&mut self, value: T, cap: usize) -> Result<(), TrySendError<T>> {
         if self.closed {
             return Err(TrySendError::Closed(value));
         }
         let value = if self.buf.is_empty() && !self.receivers.is_empty() {
-            match self.give_to_receiver(value, me) {
+            match self.give_to_receiver(value) {
                 Ok(()) => return Ok(()),
                 Err(v) => v,
             }
@@ -135,24 +123,11 @@ impl<T> Inner<T> {
         }
     }
 
-    /// Would a receive by `me` complete now (a value, an offer, or closed)?
-    pub(crate) fn recv_ready(&self, me: Option<&Arc<Waiter>>) -> bool {
+    /// Would a receive complete now (a value, an offer, or closed)?
+    pub(crate) fn recv_ready(&self) -> bool {
         !self.buf.is_empty()
             || self.closed
-            || self
-                .senders
-                .iter()
-                .any(|s| !s.entry.belongs_to(me) && s.entry.waiter.is_waiting())
-    }
-
-    /// Would a send by `me` complete now (room, a receiver, or closed)?
-    pub(crate) fn send_ready(&self, cap: usize, me: Option<&Arc<Waiter>>) -> bool {
-        self.closed
-            || self.buf.len() < cap
-            || (self.buf.is_empty()
-                && self.receivers.iter().any(|r| {
-                    r.slot.is_none() && !r.entry.belongs_to(me) && r.entry.waiter.is_waiting()
-                }))
+            || self.senders.iter().any(|s| s.entry.waiter.is_waiting())
     }
 
     /// Removes `waiter`'s receiver entry for `case`. `Some(slot)` if it was there.
@@ -193,7 +168,7 @@ impl<T> Inner<T> {
     /// gets it first. The buffer may exceed its capacity by these values.
     pub(crate) fn redeliver(&mut self, value: T) {
         if self.buf.is_empty() {
-            if let Err(v) = self.give_to_receiver(value, None) {
+            if let Err(v) = self.give_to_receiver(value) {
                 self.buf.push_front(v);
             }
         } else {
@@ -242,12 +217,29 @@ impl<T> Chan<T> {
         self.inner.lock()
     }
 
+    /// The lock alone, for a select that locks all of its channels at once.
+    pub(crate) fn raw_lock(&self) -> &RawLock {
+        self.inner.raw()
+    }
+
+    /// The state, for a caller that holds [`raw_lock`](Chan::raw_lock).
+    ///
+    /// # Safety
+    ///
+    /// As [`Lock::assume_locked`]: the caller holds this channel's `RawGuard`
+    /// while the reference lives and makes no other reference to the state.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn assume_locked(&self) -> &mut Inner<T> {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { self.inner.assume_locked() }
+    }
+
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.lock().try_send(value, self.cap, None)
+        self.lock().try_send(value, self.cap)
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.lock().try_recv(self.cap, None)
+        self.lock().try_recv(self.cap)
     }
 
     pub(crate) fn close(&self) -> bool {
@@ -273,7 +265,7 @@ impl<T> Chan<T> {
         deadline: Option<Instant>,
     ) -> Result<(), TrySendError<T>> {
         let mut inner = self.lock();
-        let value = match inner.try_send(value, self.cap, None) {
+        let value = match inner.try_send(value, self.cap) {
             Err(TrySendError::Full(v)) => v,
             done => return done,
         };
@@ -297,7 +289,7 @@ impl<T> Chan<T> {
                     Some(v) => value = v,
                 }
                 // Still ours, and nobody can take it now that it is out of the queue.
-                value = match inner.try_send(value, self.cap, None) {
+                value = match inner.try_send(value, self.cap) {
                     Err(TrySendError::Full(v)) if in_time => v,
                     done => return done,
                 };
@@ -309,7 +301,7 @@ impl<T> Chan<T> {
     /// and drained, or `deadline` passes (`Err(Empty)`).
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, TryRecvError> {
         let mut inner = self.lock();
-        match inner.try_recv(self.cap, None) {
+        match inner.try_recv(self.cap) {
             Err(TryRecvError::Empty) => {}
             done => return done,
         }
@@ -328,7 +320,7 @@ impl<T> Chan<T> {
             if let Some(Some(v)) = inner.remove_recv(waiter, 0) {
                 return Ok(v);
             }
-            match inner.try_recv(self.cap, None) {
+            match inner.try_recv(self.cap) {
                 Err(TryRecvError::Empty) if in_time => {}
                 done => return done,
             }
@@ -344,7 +336,7 @@ impl<T> Chan<T> {
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
-            let ready = inner.recv_ready(Some(waiter));
+            let ready = inner.recv_ready();
             if let Some(r) = inner.find_recv(waiter, 0) {
                 if r.slot.is_none() && !ready {
                     // Still waiting and nothing to take: keep our place in the queue.
@@ -357,7 +349,7 @@ impl<T> Chan<T> {
                 return Poll::Ready(Ok(v));
             }
         }
-        match inner.try_recv(self.cap, None) {
+        match inner.try_recv(self.cap) {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
                 inner.receivers.push_back(RecvEntry {
@@ -413,7 +405,7 @@ impl<T> Chan<T> {
             }
         }
         let v = value.take().expect("send future polled after completion");
-        match inner.try_send(v, self.cap, None) {
+        match inner.try_send(v, self.cap) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
             Err(TrySendError::Full(v)) => {
@@ -433,7 +425,7 @@ impl<T> Chan<T> {
     #[cfg_attr(not(feature = "futures"), allow(dead_code))]
     pub(crate) fn start_send(&self, value: T, reg: &mut Registration) -> Result<(), T> {
         let mut inner = self.lock();
-        match inner.try_send(value, self.cap, None) {
+        match inner.try_send(value, self.cap) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(v)) => Err(v),
             Err(TrySendError::Full(v)) => {

@@ -29,7 +29,8 @@ pub use error::{
 pub use future::{RecvFuture, SendFuture};
 pub use iter::{IntoIter, Iter, TryIter};
 
-pub(crate) use self::core::{Chan, Registration, UNBOUNDED};
+pub(crate) use self::core::{Chan, RecvEntry, Registration, SendEntry, UNBOUNDED};
+pub(crate) use lock::RawLock;
 
 use crate::context::assert_may_block;
 use crate::sync::{Arc, Ordering};
@@ -225,6 +226,15 @@ impl<T> Sender<T> {
                 TrySendError::Full(v) => SendTimeoutError::Timeout(v),
                 TrySendError::Closed(v) => SendTimeoutError::Closed(v),
             })
+    }
+}
+
+impl<T> Sender<T> {
+    /// Lets go of this handle without its drop ever closing the channel: for
+    /// timer channels that stay open after firing, and for `never()`. The
+    /// channel is freed with its last receiver.
+    pub(crate) fn keep_open(self) {
+        self.chan.sender_count.fetch_add(1, Ordering::Relaxed);
     }
 }
 

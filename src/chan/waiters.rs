@@ -75,12 +75,6 @@ impl Waiter {
         self.notified.store(false, Ordering::Relaxed);
     }
 
-    /// The case that fired, if any.
-    pub(crate) fn selected(&self) -> Option<usize> {
-        let s = self.state.load(Ordering::Acquire);
-        (s >= SELECTED_BASE).then(|| s - SELECTED_BASE)
-    }
-
     pub(crate) fn is_waiting(&self) -> bool {
         self.state.load(Ordering::Relaxed) == WAITING
     }
@@ -223,10 +217,6 @@ impl Entry {
 
     pub(crate) fn is(&self, waiter: &Arc<Waiter>, case: usize) -> bool {
         self.case == case && Arc::ptr_eq(&self.waiter, waiter)
-    }
-
-    pub(crate) fn belongs_to(&self, waiter: Option<&Arc<Waiter>>) -> bool {
-        waiter.is_some_and(|w| Arc::ptr_eq(&self.waiter, w))
     }
 
     pub(crate) fn try_claim(&self) -> bool {
