@@ -17,7 +17,7 @@ pub(crate) mod thread {
     pub(crate) use std::thread::{current, park, park_timeout, yield_now, Thread};
 
     #[cfg(loom)]
-    pub(crate) use loom::thread::{current, park, yield_now, Thread};
+    pub(crate) use loom::thread::{current, park, Thread};
 
     /// loom has no timed park; models never use deadlines, so a plain park is exact there.
     #[cfg(loom)]

@@ -9,41 +9,48 @@
 //! A `select` locks all of its channels at once (in address order, as Go's
 //! `sellock` does) to decide atomically that no case is ready: the
 //! [`RawLock`] half serves that, without knowing the channel's type.
-//! Under loom the flag is loom's atomic and the backoff is loom's
-//! `yield_now`, so the models check the lock itself too.
+//! Under loom the flag is a loom `Mutex<()>`: loom cannot explore a spin
+//! loop, and its mutex has the same acquire/release edges.
 
-use crate::sync::{AtomicBool, Ordering};
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
 
 /// The type-independent half of a [`Lock`]: the flag.
+#[cfg(not(loom))]
 pub(crate) struct RawLock {
-    locked: AtomicBool,
+    locked: std::sync::atomic::AtomicBool,
 }
 
+#[cfg(not(loom))]
 impl RawLock {
+    fn new() -> RawLock {
+        RawLock {
+            locked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// Locks without access to the value: see [`Lock::assume_locked`].
     #[inline]
-    fn acquire(&self) {
+    pub(crate) fn lock(&self) -> RawGuard<'_> {
+        use std::sync::atomic::Ordering;
         if self
             .locked
             .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            self.acquire_contended();
+            self.lock_contended();
         }
+        RawGuard { raw: self }
     }
 
     #[cold]
-    fn acquire_contended(&self) {
-        #[cfg(not(loom))]
+    fn lock_contended(&self) {
+        use std::sync::atomic::Ordering;
         let backoff = crossbeam_utils::Backoff::new();
         loop {
             // Spin on a plain load so waiting cores share the line read-only.
             while self.locked.load(Ordering::Relaxed) {
-                #[cfg(not(loom))]
                 backoff.snooze();
-                #[cfg(loom)]
-                loom::thread::yield_now();
             }
             if self
                 .locked
@@ -54,27 +61,39 @@ impl RawLock {
             }
         }
     }
-
-    #[inline]
-    fn release(&self) {
-        self.locked.store(false, Ordering::Release);
-    }
-
-    /// Locks without access to the value: see [`Lock::assume_locked`].
-    pub(crate) fn lock(&self) -> RawGuard<'_> {
-        self.acquire();
-        RawGuard { raw: self }
-    }
 }
 
 /// Holds a [`RawLock`] until dropped.
+#[cfg(not(loom))]
 pub(crate) struct RawGuard<'a> {
     raw: &'a RawLock,
 }
 
+#[cfg(not(loom))]
 impl Drop for RawGuard<'_> {
     fn drop(&mut self) {
-        self.raw.release();
+        self.raw
+            .locked
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Under loom the flag is loom's `Mutex<()>`: loom cannot explore spin
+/// loops, and its mutex checks the same acquire/release edges.
+#[cfg(loom)]
+pub(crate) struct RawLock(loom::sync::Mutex<()>);
+
+#[cfg(loom)]
+pub(crate) struct RawGuard<'a>(#[allow(dead_code)] loom::sync::MutexGuard<'a, ()>);
+
+#[cfg(loom)]
+impl RawLock {
+    fn new() -> RawLock {
+        RawLock(loom::sync::Mutex::new(()))
+    }
+
+    pub(crate) fn lock(&self) -> RawGuard<'_> {
+        RawGuard(self.0.lock().unwrap())
     }
 }
 
@@ -94,17 +113,17 @@ unsafe impl<T: Send> Send for Lock<T> {}
 impl<T> Lock<T> {
     pub(crate) fn new(value: T) -> Self {
         Lock {
-            raw: RawLock {
-                locked: AtomicBool::new(false),
-            },
+            raw: RawLock::new(),
             value: UnsafeCell::new(value),
         }
     }
 
     #[inline]
     pub(crate) fn lock(&self) -> LockGuard<'_, T> {
-        self.raw.acquire();
-        LockGuard { lock: self }
+        LockGuard {
+            _held: self.raw.lock(),
+            lock: self,
+        }
     }
 
     pub(crate) fn raw(&self) -> &RawLock {
@@ -128,6 +147,8 @@ impl<T> Lock<T> {
 }
 
 pub(crate) struct LockGuard<'a, T> {
+    /// Released when the guard drops.
+    _held: RawGuard<'a>,
     lock: &'a Lock<T>,
 }
 
@@ -145,11 +166,5 @@ impl<T> DerefMut for LockGuard<'_, T> {
         // SAFETY: as in `deref`; `&mut self` makes this the only borrow
         // through this guard.
         unsafe { &mut *self.lock.value.get() }
-    }
-}
-
-impl<T> Drop for LockGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.raw.release();
     }
 }

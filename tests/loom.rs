@@ -1,0 +1,203 @@
+//! loom models of the channel protocol: the per-channel lock, the claim CAS
+//! on a waiter, thread parking, close notifications, and the cancel paths of
+//! async receives and selects.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test loom`.
+#![cfg(loom)]
+
+use loom::thread;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use subinterp::{bounded, select_blocking, unbounded, RecvError};
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(2);
+    }
+    builder.check(f);
+}
+
+/// A rendezvous hands the value over exactly once, whoever arrives first.
+#[test]
+fn rendezvous_blocking_handoff() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let t = thread::spawn(move || tx.send_blocking(7).unwrap());
+        assert_eq!(rx.recv_blocking(), Ok(7));
+        t.join().unwrap();
+        assert_eq!(rx.recv_blocking(), Err(RecvError));
+    });
+}
+
+/// Two blocked senders on a bounded(1) channel: both values arrive, once each.
+#[test]
+fn bounded_two_senders() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(1);
+        let tx2 = tx.clone();
+        let a = thread::spawn(move || tx.send_blocking(1).unwrap());
+        let b = thread::spawn(move || tx2.send_blocking(2).unwrap());
+        let mut got = [rx.recv_blocking().unwrap(), rx.recv_blocking().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+/// close() wakes a blocked receiver, and a blocked sender gets its value back.
+#[test]
+fn close_wakes_blocked_parties() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let rx2 = rx.clone();
+        let r = thread::spawn(move || rx2.recv_blocking());
+        tx.close();
+        assert_eq!(r.join().unwrap(), Err(RecvError));
+        assert_eq!(tx.send_blocking(1).unwrap_err().into_inner(), 1);
+        drop(rx);
+    });
+}
+
+/// A blocked sender racing with close: either its value was received, or it
+/// got it back. Never both, never neither.
+#[test]
+fn close_races_blocked_sender() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let tx2 = tx.clone();
+        let s = thread::spawn(move || tx2.send_blocking(5).is_ok());
+        let got = rx.try_recv().ok();
+        tx.close();
+        let sent = s.join().unwrap();
+        let drained = rx.try_recv().ok();
+        assert_eq!(sent, got.or(drained).is_some());
+        assert!(got.is_none() || drained.is_none());
+    });
+}
+
+fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
+    f.poll(&mut Context::from_waker(Waker::noop()))
+}
+
+/// An async recv dropped while a sender hands it a value: the value is
+/// received by the future, or put back for the next receiver. Never lost.
+#[test]
+fn dropped_recv_future_loses_nothing() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let s = thread::spawn(move || {
+            // A sender that gives up if nobody is there.
+            let _ = tx.try_send(9);
+        });
+        let first = {
+            let mut fut = pin!(rx.recv());
+            match poll_once(fut.as_mut()) {
+                Poll::Ready(v) => v.ok(),
+                Poll::Pending => None,
+            }
+        };
+        s.join().unwrap();
+        let later = rx.try_recv().ok();
+        // try_send succeeds only by handing the value to our registered
+        // receiver: then exactly one of `first`/`later` has it.
+        assert!(first.is_none() || later.is_none());
+    });
+}
+
+/// An async send dropped while a receiver takes its offer: the value is
+/// received exactly once or dropped with the future.
+#[test]
+fn dropped_send_future_loses_nothing() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let r = thread::spawn(move || rx.try_recv().ok());
+        let sent = {
+            let mut fut = pin!(tx.send(3));
+            matches!(poll_once(fut.as_mut()), Poll::Ready(Ok(())))
+        };
+        let got = r.join().unwrap();
+        // A receiver can only take the offer while the future is alive;
+        // the future reports Ok only if that happened during its poll.
+        if sent {
+            assert_eq!(got, Some(3));
+        }
+    });
+}
+
+/// A blocking select over two rendezvous channels with a blocked sender on
+/// each: exactly one case fires, the other sender still delivers later.
+#[test]
+fn select_claims_exactly_one() {
+    model(|| {
+        let (tx1, rx1) = bounded::<u32>(0);
+        let (tx2, rx2) = bounded::<u32>(0);
+        let a = thread::spawn(move || tx1.send_blocking(1).unwrap());
+        let b = thread::spawn(move || tx2.send_blocking(2).unwrap());
+        let first = select_blocking! {
+            v = recv(&rx1) => v.unwrap(),
+            v = recv(&rx2) => v.unwrap(),
+        };
+        let second = if first == 1 {
+            rx2.recv_blocking().unwrap()
+        } else {
+            rx1.recv_blocking().unwrap()
+        };
+        assert_eq!(first + second, 3);
+        a.join().unwrap();
+        b.join().unwrap();
+    });
+}
+
+/// A select-send meets a plain receiver; the select's other (send) case keeps
+/// its value.
+#[test]
+fn select_send_offer_taken_once() {
+    model(|| {
+        let (tx1, rx1) = bounded::<u32>(0);
+        let (tx2, rx2) = unbounded::<u32>();
+        let r = thread::spawn(move || rx1.recv_blocking().unwrap());
+        let fired = select_blocking! {
+            r = send(&tx1, 10) => { r.unwrap(); 1 },
+            r = send(&tx2, 20) => { r.unwrap(); 2 },
+        };
+        if fired == 2 {
+            // The rendezvous receiver still needs a value.
+            tx1.send_blocking(11).unwrap();
+            assert_eq!(r.join().unwrap(), 11);
+            assert_eq!(rx2.try_recv(), Ok(20));
+        } else {
+            assert_eq!(r.join().unwrap(), 10);
+            assert!(rx2.try_recv().is_err());
+        }
+    });
+}
+
+/// An async select dropped while a sender hands one of its cases a value:
+/// the value goes back to the channel.
+#[test]
+fn dropped_select_future_loses_nothing() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(0);
+        let (_tx2, rx2) = bounded::<u32>(0);
+        let s = thread::spawn(move || tx.try_send(4).is_ok());
+        let first = {
+            let mut fut = pin!(async {
+                subinterp::select! {
+                    v = recv(&rx) => v.ok(),
+                    v = recv(&rx2) => v.ok(),
+                }
+            });
+            match poll_once(fut.as_mut()) {
+                Poll::Ready(v) => v,
+                Poll::Pending => None,
+            }
+        };
+        let sent = s.join().unwrap();
+        let later = rx.try_recv().ok();
+        assert_eq!(sent, first.is_some() || later.is_some());
+        assert!(first.is_none() || later.is_none());
+    });
+}
