@@ -1,16 +1,19 @@
 //! Quick end-to-end checks of every flavor from threads and tasks.
 use std::time::Duration;
 
+/// Miri runs these too, at a size it finishes in seconds.
+const N: u64 = if cfg!(miri) { 50 } else { 10_000 };
+
 #[test]
 fn rendezvous_thread_to_thread() {
     let (tx, rx) = subinterp::bounded(0);
     let t = std::thread::spawn(move || {
-        for i in 0..10_000u64 {
+        for i in 0..N {
             tx.send_blocking(i).unwrap();
         }
     });
     let got: Vec<u64> = rx.iter().collect();
-    assert_eq!(got, (0..10_000).collect::<Vec<_>>());
+    assert_eq!(got, (0..N).collect::<Vec<_>>());
     t.join().unwrap();
 }
 
@@ -24,7 +27,7 @@ fn rendezvous_task_to_thread_and_back() {
         }
     });
     futures::executor::block_on(async {
-        for i in 0..1000 {
+        for i in 0..N as u32 {
             tx.send(i).await.unwrap();
             assert_eq!(back_rx.recv().await, Ok(i + 1));
         }
@@ -41,7 +44,7 @@ fn bounded_mpmc_counts() {
             .map(|s| {
                 let tx = tx.clone();
                 std::thread::spawn(move || {
-                    for i in 0..10_000u64 {
+                    for i in 0..N {
                         tx.send_blocking(s * 100_000 + i).unwrap();
                     }
                 })
@@ -64,7 +67,7 @@ fn bounded_mpmc_counts() {
             .collect();
         all.sort_unstable();
         let mut want: Vec<u64> = (0..4)
-            .flat_map(|s| (0..10_000).map(move |i| s * 100_000 + i))
+            .flat_map(|s| (0..N).map(move |i| s * 100_000 + i))
             .collect();
         want.sort_unstable();
         assert_eq!(all, want, "cap {cap}");

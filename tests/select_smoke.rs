@@ -1,23 +1,26 @@
 use std::time::Duration;
 use subinterp::{bounded, select, select_blocking, unbounded, Select};
 
+/// Miri runs these too, at a size it finishes in seconds.
+const N: u32 = if cfg!(miri) { 30 } else { 1000 };
+
 #[test]
 fn blocking_recv_and_send() {
     let (tx, rx) = bounded::<u32>(0);
     let (tx2, rx2) = bounded::<u32>(0);
     let t = std::thread::spawn(move || {
-        for i in 0..1000 {
+        for i in 0..N {
             tx.send_blocking(i).unwrap();
         }
-        for _ in 0..1000 {
+        for _ in 0..N {
             rx2.recv_blocking().unwrap();
         }
     });
     let mut got = 0;
     let mut sent = 0;
-    while got < 1000 || sent < 1000 {
-        let r = if got < 1000 { Some(&rx) } else { None };
-        let s = if sent < 1000 { Some(&tx2) } else { None };
+    while got < N || sent < N {
+        let r = if got < N { Some(&rx) } else { None };
+        let s = if sent < N { Some(&tx2) } else { None };
         select_blocking! {
             v = recv(r) => { v.unwrap(); got += 1; },
             res = send(s, 5) => { res.unwrap(); sent += 1; },
@@ -41,12 +44,12 @@ fn self_select_blocks() {
 fn select_meets_select_rendezvous() {
     let (tx, rx) = bounded::<u32>(0);
     let t = std::thread::spawn(move || {
-        for i in 0..2000 {
+        for i in 0..2 * N {
             select_blocking! { r = send(&tx, i) => r.unwrap() }
         }
     });
     futures::executor::block_on(async {
-        for i in 0..2000 {
+        for i in 0..2 * N {
             let v = select! { v = recv(&rx) => v.unwrap() };
             assert_eq!(v, i);
         }
