@@ -152,6 +152,8 @@ targets!(IntoSendTarget, Sender);
 pub struct RecvCase<'a, T> {
     rx: Target<'a, Receiver<T>>,
     result: Option<Result<T, RecvError>>,
+    /// An entry of this case is in its channel (this round).
+    registered: bool,
 }
 
 /// A send case: it holds its value until the case runs, and gives it back
@@ -161,6 +163,8 @@ pub struct SendCase<'a, T> {
     tx: Target<'a, Sender<T>>,
     value: Option<T>,
     result: Option<Result<(), SendError<T>>>,
+    /// This case's offer is in its channel (this round).
+    registered: bool,
 }
 
 impl<'a, T> RecvCase<'a, T> {
@@ -169,6 +173,7 @@ impl<'a, T> RecvCase<'a, T> {
         RecvCase {
             rx: rx.into_target(),
             result: None,
+            registered: false,
         }
     }
 
@@ -195,6 +200,7 @@ impl<'a, T> SendCase<'a, T> {
             tx: tx.into_target(),
             value: Some(value),
             result: None,
+            registered: false,
         }
     }
 
@@ -266,10 +272,14 @@ impl<T> Case for RecvCase<'_, T> {
             entry: Entry::new(waiter, index, waker),
             slot: None,
         });
+        self.registered = true;
     }
 
     fn unregister(&mut self, waiter: &Arc<Waiter>, index: usize, redeliver: bool) {
         let Some(rx) = self.rx.get() else { return };
+        if !std::mem::take(&mut self.registered) {
+            return;
+        }
         let mut inner = rx.chan.lock();
         if let Some(Some(v)) = inner.remove_recv(waiter, index) {
             if redeliver {
@@ -331,12 +341,13 @@ impl<T> Case for SendCase<'_, T> {
             entry: Entry::new(waiter, index, waker),
             value,
         });
+        self.registered = true;
     }
 
     fn unregister(&mut self, waiter: &Arc<Waiter>, index: usize, _redeliver: bool) {
         let Some(tx) = self.tx.get() else { return };
-        if self.value.is_some() || self.result.is_some() {
-            return; // never registered this round
+        if !std::mem::take(&mut self.registered) {
+            return;
         }
         match tx.chan.lock().remove_send(waiter, index) {
             Some(v) => self.value = Some(v),
@@ -410,7 +421,7 @@ fn random_below(n: usize) -> usize {
         x ^= x << 17;
         s.set(x);
         // Lemire's multiply-shift: unbiased enough for case counts.
-        ((x >> 32) * n as u64 >> 32) as usize
+        (((x >> 32) * n as u64) >> 32) as usize
     })
 }
 

@@ -6,6 +6,7 @@
 use crate::chan::{bounded, Receiver, Sender, TrySendError};
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -76,6 +77,15 @@ enum Timer {
     Tick(Sender<Instant>, Duration),
 }
 
+impl Timer {
+    /// Nobody can receive from this timer's channel any more.
+    fn is_dead(&self) -> bool {
+        match self {
+            Timer::After(tx) | Timer::Tick(tx, _) => tx.is_closed(),
+        }
+    }
+}
+
 struct Entry {
     at: Instant,
     seq: u64,
@@ -103,7 +113,12 @@ impl Ord for Entry {
 struct Timers {
     heap: Mutex<(BinaryHeap<Entry>, u64)>,
     changed: Condvar,
+    /// Heap size at which timers nobody listens to any more are purged.
+    purge_at: AtomicUsize,
 }
+
+/// Timers are purged of dead entries when the heap doubles past this.
+const PURGE_MIN: usize = 1024;
 
 fn timers() -> &'static Timers {
     static TIMERS: OnceLock<Timers> = OnceLock::new();
@@ -115,6 +130,7 @@ fn timers() -> &'static Timers {
         Timers {
             heap: Mutex::new((BinaryHeap::new(), 0)),
             changed: Condvar::new(),
+            purge_at: AtomicUsize::new(PURGE_MIN),
         }
     })
 }
@@ -123,6 +139,16 @@ impl Timers {
     fn insert(&self, at: Instant, timer: Timer) {
         let mut guard = self.heap.lock().unwrap_or_else(|e| e.into_inner());
         let (heap, seq) = &mut *guard;
+        // A select loop makes an `after(d)` per iteration and drops it when
+        // another case fires: without this, dead timers would pile up until
+        // their deadlines (Go fixed the same in 1.23). Purging when the heap
+        // doubles keeps it within twice the live timers, at O(1) amortized.
+        let purge_at = self.purge_at.load(Ordering::Relaxed);
+        if heap.len() >= purge_at {
+            heap.retain(|e| !e.timer.is_dead());
+            self.purge_at
+                .store((heap.len() * 2).max(PURGE_MIN), Ordering::Relaxed);
+        }
         *seq += 1;
         let earliest = heap.peek().is_none_or(|e| at < e.at);
         heap.push(Entry {
