@@ -34,7 +34,7 @@
 //! a case on a closed channel is ready (receive: `Err(RecvError)`; send:
 //! `Err(SendError(v))`).
 
-use crate::chan::waiters::{with_thread_waiter, Entry, Waiter};
+use crate::chan::waiters::{with_thread_waiter, DeferredList, Entry, Waiter};
 use crate::chan::{RawLock, RecvEntry, SendEntry};
 use crate::chan::{Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
 use crate::context::assert_may_block;
@@ -72,6 +72,12 @@ pub trait Case: sealed::Sealed {
     /// # Safety
     /// The caller holds the lock named by `raw_lock`.
     unsafe fn register_locked(&mut self, waiter: &Arc<Waiter>, index: usize, waker: Option<&Waker>);
+    /// Moves the wake-ups that this case's channel owes into `out`, to run
+    /// after the locks are released.
+    ///
+    /// # Safety
+    /// The caller holds the lock named by `raw_lock`.
+    unsafe fn take_deferred(&mut self, out: &mut DeferredList);
     /// Removes this case's entry, taking back an unsent value, or taking the
     /// received value if this case fired. With `redeliver`, a received value
     /// goes back to the channel instead (the select was dropped).
@@ -228,6 +234,13 @@ impl<T> sealed::Sealed for SendCase<'_, T> {}
 
 #[allow(private_interfaces)]
 impl<T> Case for RecvCase<'_, T> {
+    unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
+        let Some(h) = self.rx.get() else { return };
+        // SAFETY: the caller holds this channel's lock (this method's contract).
+        let inner = unsafe { h.chan.assume_locked() };
+        out.extend(inner.deferred.drain(..));
+    }
+
     fn raw_lock(&self) -> Option<*const RawLock> {
         self.rx.get().map(|rx| rx.chan.raw_lock() as *const RawLock)
     }
@@ -297,6 +310,13 @@ impl<T> Case for RecvCase<'_, T> {
 
 #[allow(private_interfaces)]
 impl<T> Case for SendCase<'_, T> {
+    unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
+        let Some(h) = self.tx.get() else { return };
+        // SAFETY: the caller holds this channel's lock (this method's contract).
+        let inner = unsafe { h.chan.assume_locked() };
+        out.extend(inner.deferred.drain(..));
+    }
+
     fn raw_lock(&self) -> Option<*const RawLock> {
         self.tx.get().map(|tx| tx.chan.raw_lock() as *const RawLock)
     }
@@ -488,7 +508,16 @@ fn attempt_locked(
         }
         outcome = Attempt::Registered;
     }
+    let mut deferred = DeferredList::new();
+    for i in 0..list.len() {
+        // SAFETY: as above.
+        unsafe { list.case(i).take_deferred(&mut deferred) };
+    }
     drop(guards);
+    // Wake-ups run with no lock held (see `Deferred`).
+    for d in deferred {
+        d.run();
+    }
     outcome
 }
 

@@ -27,7 +27,7 @@
 
 use super::error::{TryRecvError, TrySendError};
 use super::lock::{Lock, LockGuard, RawLock};
-use super::waiters::{with_thread_waiter, Entry, Waiter};
+use super::waiters::{with_thread_waiter, DeferredList, Entry, Waiter};
 use crate::sync::{Arc, AtomicUsize};
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
@@ -56,6 +56,9 @@ pub(crate) struct Inner<T> {
     pub(crate) closed: bool,
     pub(crate) senders: VecDeque<SendEntry<T>>,
     pub(crate) receivers: VecDeque<RecvEntry<T>>,
+    /// Wake-ups and waker drops owed once the lock is released; the guard
+    /// returned by [`Chan::lock`] runs them.
+    pub(crate) deferred: DeferredList,
 }
 
 /// The shared state behind every `Sender` and `Receiver` of one channel.
@@ -67,20 +70,20 @@ pub(crate) struct Chan<T> {
 }
 
 impl<T> Inner<T> {
-    /// Takes the oldest offer that some other waiter left, claiming it.
+    /// Takes the oldest offer, claiming its waiter.
     fn take_offer(&mut self) -> Option<T> {
         let i = self.senders.iter().position(|s| s.entry.try_claim())?;
-        let s = self.senders.remove(i)?;
-        s.entry.wake();
+        let mut s = self.senders.remove(i)?;
+        self.deferred.push(s.entry.wake());
         Some(s.value)
     }
 
-    /// Gives `value` to the oldest waiting receiver of some other waiter.
+    /// Gives `value` to the oldest waiting receiver, claiming its waiter.
     fn give_to_receiver(&mut self, value: T) -> Result<(), T> {
         for r in self.receivers.iter_mut() {
             if r.slot.is_none() && r.entry.try_claim() {
                 r.slot = Some(value);
-                r.entry.wake();
+                self.deferred.push(r.entry.wake());
                 return Ok(());
             }
         }
@@ -136,30 +139,33 @@ impl<T> Inner<T> {
             .receivers
             .iter()
             .position(|r| r.entry.is(waiter, case))?;
-        self.receivers.remove(i).map(|r| r.slot)
+        let mut r = self.receivers.remove(i)?;
+        self.defer_drop(&mut r.entry);
+        Some(r.slot)
     }
 
     /// Removes `waiter`'s offer for `case`, giving the value back. `None`: the
     /// offer is gone because a receiver took it.
     pub(crate) fn remove_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<T> {
         let i = self.senders.iter().position(|s| s.entry.is(waiter, case))?;
-        self.senders.remove(i).map(|s| s.value)
+        let mut s = self.senders.remove(i)?;
+        self.defer_drop(&mut s.entry);
+        Some(s.value)
     }
 
-    pub(crate) fn find_send(
-        &mut self,
-        waiter: &Arc<Waiter>,
-        case: usize,
-    ) -> Option<&mut SendEntry<T>> {
-        self.senders.iter_mut().find(|s| s.entry.is(waiter, case))
+    /// A removed entry's waker is dropped after the unlock (see `Deferred`).
+    fn defer_drop(&mut self, entry: &mut Entry) {
+        if let Some(w) = entry.waker.take() {
+            self.deferred.push(super::waiters::Deferred::Drop(w));
+        }
     }
 
-    pub(crate) fn find_recv(
-        &mut self,
-        waiter: &Arc<Waiter>,
-        case: usize,
-    ) -> Option<&mut RecvEntry<T>> {
-        self.receivers.iter_mut().find(|r| r.entry.is(waiter, case))
+    pub(crate) fn find_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
+        self.senders.iter().position(|s| s.entry.is(waiter, case))
+    }
+
+    pub(crate) fn find_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
+        self.receivers.iter().position(|r| r.entry.is(waiter, case))
     }
 
     /// Puts back a value that was handed to a receiver which went away before
@@ -182,11 +188,11 @@ impl<T> Inner<T> {
             return false;
         }
         self.closed = true;
-        for s in &self.senders {
-            s.entry.notify();
+        for s in self.senders.iter_mut() {
+            self.deferred.push(s.entry.notify());
         }
-        for r in &self.receivers {
-            r.entry.notify();
+        for r in self.receivers.iter_mut() {
+            self.deferred.push(r.entry.notify());
         }
         true
     }
@@ -205,6 +211,7 @@ impl<T> Chan<T> {
                 closed: false,
                 senders: VecDeque::new(),
                 receivers: VecDeque::new(),
+                deferred: DeferredList::new(),
             }),
             cap,
             sender_count: AtomicUsize::new(1),
@@ -212,9 +219,12 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Locks the channel; the deferred work is done when the guard drops.
     #[inline]
-    pub(crate) fn lock(&self) -> LockGuard<'_, Inner<T>> {
-        self.inner.lock()
+    pub(crate) fn lock(&self) -> ChanGuard<'_, T> {
+        ChanGuard {
+            guard: Some(self.inner.lock()),
+        }
     }
 
     /// The lock alone, for a select that locks all of its channels at once.
@@ -337,10 +347,14 @@ impl<T> Chan<T> {
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
             let ready = inner.recv_ready();
-            if let Some(r) = inner.find_recv(waiter, 0) {
-                if r.slot.is_none() && !ready {
+            if let Some(i) = inner.find_recv(waiter, 0) {
+                if inner.receivers[i].slot.is_none() && !ready {
                     // Still waiting and nothing to take: keep our place in the queue.
-                    r.entry.update_waker(cx.waker());
+                    let inner = &mut *inner;
+                    let entry = &mut inner.receivers[i].entry;
+                    if let Some(old) = entry.update_waker(cx.waker()) {
+                        inner.deferred.push(old);
+                    }
                     return Poll::Pending;
                 }
             }
@@ -393,8 +407,11 @@ impl<T> Chan<T> {
                     reg.registered = false;
                     return Poll::Ready(Ok(()));
                 }
-                Some(s) if !closed => {
-                    s.entry.update_waker(cx.waker());
+                Some(i) if !closed => {
+                    let inner = &mut *inner;
+                    if let Some(old) = inner.senders[i].entry.update_waker(cx.waker()) {
+                        inner.deferred.push(old);
+                    }
                     return Poll::Pending;
                 }
                 Some(_) => {
@@ -473,5 +490,43 @@ impl Registration {
             .get_or_insert_with(|| Arc::new(Waiter::for_task()));
         w.reset();
         w
+    }
+}
+
+/// The lock of one channel, held. When it drops, the lock is released first,
+/// then the deferred wake-ups run (see [`Deferred`](super::waiters::Deferred)).
+pub(crate) struct ChanGuard<'a, T> {
+    guard: Option<LockGuard<'a, Inner<T>>>,
+}
+
+impl<T> std::ops::Deref for ChanGuard<'_, T> {
+    type Target = Inner<T>;
+    #[inline]
+    fn deref(&self) -> &Inner<T> {
+        self.guard.as_ref().expect("held until drop")
+    }
+}
+
+impl<T> std::ops::DerefMut for ChanGuard<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Inner<T> {
+        self.guard.as_mut().expect("held until drop")
+    }
+}
+
+impl<T> Drop for ChanGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        if guard.deferred.is_empty() {
+            return;
+        }
+        let deferred = std::mem::take(&mut guard.deferred);
+        drop(guard);
+        for d in deferred {
+            d.run();
+        }
     }
 }

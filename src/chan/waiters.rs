@@ -32,14 +32,22 @@ pub(crate) const ABORTED: usize = 1;
 /// channel; it then moves the value into or out of the entry before unlocking.
 pub(crate) const SELECTED_BASE: usize = 2;
 
-/// How many `spin_loop` rounds and `yield_now` calls a blocked thread tries
-/// before it parks. On 2-vCPU machines waking a parked thread costs 1.4–50 µs
-/// while a spinning handoff costs ~130 ns, so a short spin-then-yield phase
-/// turns most handoffs into the cheap kind (kanal does the same).
+/// How many times a blocked thread yields its core before it parks. It does
+/// not spin first.
+///
+/// Measured with `examples/bench_table` on the 2-vCPU machines, where waking a
+/// parked thread costs 1.4–50 µs, a spinning round trip ~130 ns and a
+/// `yield_now` ~0.5 µs. The handoff workloads run more threads than cores
+/// (mpsc/mpmc: 5 and 8 threads; and other processes share the cores), so a
+/// spinning waiter burns the time slice its counterpart needs in order to
+/// hand it anything. The former 64 spin rounds (~1,000 `spin_loop`s, 15–20 µs)
+/// then 32 yields put the handoff rows at 5.4x kanal (geometric mean; single
+/// cells up to 17x, mostly parked); yielding from the first check puts them at
+/// 1.0–1.4x, and a spin phase of even ~1 µs made them 2x again. kanal does the
+/// same (256 yields, no spin). 256 yields last ~0.1 ms on an idle core before
+/// the thread parks.
 #[cfg(not(loom))]
-const SPINS: u32 = 64;
-#[cfg(not(loom))]
-const YIELDS: u32 = 32;
+const YIELDS: u32 = 256;
 
 /// One party waiting on one or more channel operations.
 pub(crate) struct Waiter {
@@ -104,17 +112,15 @@ impl Waiter {
         }
     }
 
-    /// Asks the owner to look again without claiming it (a channel closed).
-    pub(crate) fn notify(&self, waker: Option<&Waker>) {
+    /// Marks the waiter as asked to look again without claiming it (a
+    /// channel closed); the caller then wakes it.
+    pub(crate) fn set_notified(&self) {
         self.notified.store(true, Ordering::Release);
-        self.wake(waker);
     }
 
-    pub(crate) fn wake(&self, waker: Option<&Waker>) {
-        match (waker, &self.thread) {
-            (Some(w), _) => w.wake_by_ref(),
-            (None, Some(t)) => t.unpark(),
-            (None, None) => {}
+    fn unpark(&self) {
+        if let Some(t) = &self.thread {
+            t.unpark();
         }
     }
 
@@ -127,21 +133,16 @@ impl Waiter {
     /// or `deadline` passes. Returns false only on the deadline.
     pub(crate) fn wait(&self, deadline: Option<Instant>) -> bool {
         #[cfg(not(loom))]
-        {
-            for i in 0..SPINS {
-                if self.done() {
-                    return true;
-                }
-                for _ in 0..(1 << i.min(4)) {
-                    std::hint::spin_loop();
-                }
+        for _ in 0..YIELDS {
+            if self.done() {
+                return true;
             }
-            for _ in 0..YIELDS {
-                if self.done() {
-                    return true;
-                }
-                thread::yield_now();
+            // A yield can give the core away for a whole time slice: keep
+            // the deadline (a vDSO clock read is cheap beside the syscall).
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return self.done();
             }
+            thread::yield_now();
         }
         loop {
             if self.done() {
@@ -223,19 +224,55 @@ impl Entry {
         self.waiter.try_claim(self.case)
     }
 
-    pub(crate) fn wake(&self) {
-        self.waiter.wake(self.waker.as_ref());
+    /// The wake-up owed to this entry's owner, to run once the channel's lock
+    /// is released. A task's waker is taken: a claimed or notified entry is
+    /// never woken twice, and a re-poll that finds it waiting stores a new one.
+    pub(crate) fn wake(&mut self) -> Deferred {
+        match self.waker.take() {
+            Some(w) => Deferred::Wake(w),
+            None => Deferred::Unpark(self.waiter.clone()),
+        }
     }
 
-    pub(crate) fn notify(&self) {
-        self.waiter.notify(self.waker.as_ref());
+    /// As [`wake`](Entry::wake), for a notification that claims nothing.
+    pub(crate) fn notify(&mut self) -> Deferred {
+        self.waiter.set_notified();
+        self.wake()
     }
 
     /// Replaces the stored waker if the task's waker changed.
-    pub(crate) fn update_waker(&mut self, waker: &Waker) {
+    /// The old waker is returned, to be dropped outside the lock.
+    pub(crate) fn update_waker(&mut self, waker: &Waker) -> Option<Deferred> {
         match &self.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => self.waker = Some(waker.clone()),
+            Some(w) if w.will_wake(waker) => None,
+            _ => self.waker.replace(waker.clone()).map(Deferred::Drop),
         }
     }
 }
+
+/// Work owed once a channel's lock is released. Waking a task runs executor
+/// code, and dropping a waker may drop a whole task (whose futures use
+/// channels): neither may run under the lock, where re-entering the same
+/// channel would spin forever. Unparking a thread is a syscall: doing it after
+/// the unlock also keeps the critical section short. (tokio's `WakeList`.)
+pub(crate) enum Deferred {
+    /// Unpark the waiter's thread.
+    Unpark(Arc<Waiter>),
+    /// Wake a task.
+    Wake(Waker),
+    /// Drop a waker.
+    Drop(Waker),
+}
+
+impl Deferred {
+    pub(crate) fn run(self) {
+        match self {
+            Deferred::Unpark(w) => w.unpark(),
+            Deferred::Wake(w) => w.wake(),
+            Deferred::Drop(w) => drop(w),
+        }
+    }
+}
+
+/// The deferred work of one critical section; four fit without allocating.
+pub(crate) type DeferredList = smallvec::SmallVec<[Deferred; 4]>;
