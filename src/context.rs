@@ -36,6 +36,7 @@ impl Drop for TaskScope {
 /// Panics if the current thread is polling a task: `what` would block the
 /// whole interpreter. `instead` names the async form to use.
 #[track_caller]
+#[inline]
 pub(crate) fn assert_may_block(what: &str, instead: &str) {
     if IN_TASK.try_with(Cell::get).unwrap_or(false) {
         panic!(

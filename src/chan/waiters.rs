@@ -41,11 +41,11 @@ pub(crate) const SELECTED_BASE: usize = 2;
 /// (mpsc/mpmc: 5 and 8 threads; and other processes share the cores), so a
 /// spinning waiter burns the time slice its counterpart needs in order to
 /// hand it anything. The former 64 spin rounds (~1,000 `spin_loop`s, 15–20 µs)
-/// then 32 yields put the handoff rows at 5.4x kanal (geometric mean; single
-/// cells up to 17x, mostly parked); yielding from the first check puts them at
-/// 1.0–1.4x, and a spin phase of even ~1 µs made them 2x again. kanal does the
-/// same (256 yields, no spin). 256 yields last ~0.1 ms on an idle core before
-/// the thread parks.
+/// then 32 yields put the handoff rows at 5.4x kanal (geometric mean; cells up
+/// to 17x, the time going to spinning, not to parking); yielding from the
+/// first check puts them at 1.2–1.3x, and a spin phase of even ~1 µs made
+/// them 2–3x again. kanal does the same (256 yields, no spin). 256 yields last
+/// ~0.1 ms on an idle core before the thread parks.
 #[cfg(not(loom))]
 const YIELDS: u32 = 256;
 
@@ -83,11 +83,13 @@ impl Waiter {
         self.notified.store(false, Ordering::Relaxed);
     }
 
+    #[inline]
     pub(crate) fn is_waiting(&self) -> bool {
         self.state.load(Ordering::Relaxed) == WAITING
     }
 
     /// A counterpart claims case `case`: true if it won.
+    #[inline]
     pub(crate) fn try_claim(&self, case: usize) -> bool {
         self.state
             .compare_exchange(
@@ -208,6 +210,7 @@ pub(crate) struct Entry {
 }
 
 impl Entry {
+    #[inline]
     pub(crate) fn new(waiter: &Arc<Waiter>, case: usize, waker: Option<&Waker>) -> Entry {
         Entry {
             waiter: waiter.clone(),
@@ -216,10 +219,12 @@ impl Entry {
         }
     }
 
+    #[inline]
     pub(crate) fn is(&self, waiter: &Arc<Waiter>, case: usize) -> bool {
         self.case == case && Arc::ptr_eq(&self.waiter, waiter)
     }
 
+    #[inline]
     pub(crate) fn try_claim(&self) -> bool {
         self.waiter.try_claim(self.case)
     }
@@ -227,6 +232,7 @@ impl Entry {
     /// The wake-up owed to this entry's owner, to run once the channel's lock
     /// is released. A task's waker is taken: a claimed or notified entry is
     /// never woken twice, and a re-poll that finds it waiting stores a new one.
+    #[inline]
     pub(crate) fn wake(&mut self) -> Deferred {
         match self.waker.take() {
             Some(w) => Deferred::Wake(w),
