@@ -36,9 +36,10 @@ use std::time::Instant;
 /// Capacity that marks an unbounded channel.
 pub(crate) const UNBOUNDED: usize = usize::MAX;
 
-/// Up to this many slots are allocated up front for a bounded channel; a
-/// larger buffer grows on demand, so `bounded(huge)` costs nothing until used.
-const PREALLOC: usize = 1 << 12;
+/// A bounded channel's buffer is allocated up front, as Go's `make` does (so
+/// sends never reallocate), up to this many bytes; a larger bound grows on
+/// demand, so `bounded(huge)` costs nothing until it is used.
+const PREALLOC_BYTES: usize = 64 << 20;
 
 pub(crate) struct SendEntry<T> {
     pub(crate) entry: Entry,
@@ -200,14 +201,15 @@ impl<T> Inner<T> {
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
-        let prealloc = if cap == UNBOUNDED {
-            0
-        } else {
-            cap.min(PREALLOC)
-        };
+        let mut buf = VecDeque::new();
+        if cap != UNBOUNDED {
+            let slots = cap.min(PREALLOC_BYTES / std::mem::size_of::<T>().max(1));
+            // Out of memory here is not an error: the buffer grows as it fills.
+            let _ = buf.try_reserve_exact(slots);
+        }
         Chan {
             inner: Lock::new(Inner {
-                buf: VecDeque::with_capacity(prealloc),
+                buf,
                 closed: false,
                 senders: VecDeque::new(),
                 receivers: VecDeque::new(),
