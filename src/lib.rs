@@ -45,17 +45,19 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod chan;
+mod context;
 mod macros;
 mod select;
-mod context;
 mod sync;
 mod time;
+pub mod transfer;
 
-pub use select::Select;
-pub use time::{after, never, tick};
-#[doc(hidden)]
-pub use select::__private;
 pub use chan::{
     bounded, unbounded, IntoIter, Iter, Receiver, RecvError, RecvFuture, RecvTimeoutError,
     SendError, SendFuture, SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
 };
+#[doc(hidden)]
+pub use select::__private;
+pub use select::Select;
+pub use time::{after, never, tick};
+pub use transfer::Transfer;

@@ -1,0 +1,406 @@
+//! Copy against transfer: what it costs to send a value to another thread
+//! (the other side of an interpreter boundary) by sharing, moving and
+//! deep-copying it, beside `Vec<u8>::clone()` of the same bytes (a fresh
+//! allocation plus a memcpy: the physical limit of a deep copy).
+//!
+//! ```text
+//! cargo run --release --example copy_vs_transfer            # about 20 s
+//! cargo run --release --example copy_vs_transfer -- --quick # about 5 s
+//! cargo run --release --example copy_vs_transfer -- --default-malloc
+//! ```
+//!
+//! Every workload runs a *ring*: `IN_FLIGHT` values circulate between the
+//! main thread and an echo thread over two transfer channels, so each value
+//! crosses the boundary twice per round and the two sides work in parallel.
+//! A row reports the median over `RUNS` runs of the time per transfer (one
+//! crossing), and for copies the GB/s and the ratio to `Vec<u8>::clone()`.
+//!
+//! | workload | value | each crossing |
+//! |---|---|---|
+//! | share_frozen | `Frozen<Vec<u8>>` | shared: a new handle to the same bytes |
+//! | move_vec | `Vec<u8>` | moved: the same buffer changes hands |
+//! | deep_copy_flat | `Rc<RefCell<Vec<u8>>>` | deep copy, rebuilt on the other side |
+//! | send_copy | `Vec<u8>` sent with `send_copy(&v)` | deep copy, the sender keeps `v` |
+//! | deep_copy_graph | `Rc` DAG of 10,000 nodes, 2 shared children each | deep copy keeping the sharing |
+//!
+//! The "one thread" rows pack and unpack without a handoff: the cost of the
+//! copy itself, apart from the time the other thread takes to wake up.
+//! Under the table: what the transfer layer adds to a plain channel (an
+//! identity pack/unpack and the counting), and the global statistics.
+
+use std::cell::RefCell;
+use std::hint::black_box;
+use std::rc::Rc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use subinterp::transfer::{self, Frozen, Packed, Transfer, TransferStats};
+
+const SIZES: [usize; 4] = [64, 4 << 10, 1 << 20, 64 << 20];
+const IN_FLIGHT: usize = 2;
+
+/// Wall time of one measurement, per transfer.
+type Cost = Duration;
+
+/// glibc returns a freed buffer of 128 KiB or more to the kernel when its
+/// heap top grows past a threshold, and a buffer freed by the *other* thread
+/// (as every transferred copy is) defeats glibc's adaptive thresholds: each
+/// 1 MiB copy then page-faults its way in afresh. This raises both
+/// thresholds (`mallopt`), for `clone()` and for the transfers alike, so
+/// that the table compares copying, not the kernel. `--default-malloc`
+/// skips it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_malloc() -> bool {
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only sets allocator parameters; it is called before
+    // this program starts any thread, with values glibc documents as valid
+    // (a trim threshold of 1 GiB; an mmap threshold of 32 MiB, the maximum).
+    unsafe { mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_malloc() -> bool {
+    false
+}
+
+/// Runs `rounds` rounds of the ring with the given values; returns the cost
+/// per crossing and the transfers counted by the two channels.
+fn ring<T: Transfer>(
+    values: Vec<T>,
+    rounds: usize,
+    copy: bool,
+    forward: fn(&transfer::Sender<T>, T, bool),
+) -> (Cost, TransferStats) {
+    let (to_tx, to_rx) = transfer::bounded::<T>(values.len());
+    let (back_tx, back_rx) = transfer::bounded::<T>(values.len());
+    let echo = thread::spawn(move || {
+        for v in to_rx.iter() {
+            forward(&back_tx, v, copy);
+        }
+        back_tx.stats()
+    });
+    for v in values {
+        forward(&to_tx, v, copy);
+    }
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let v = back_rx.recv_blocking().unwrap();
+        forward(&to_tx, v, copy);
+    }
+    let elapsed = start.elapsed();
+    let to_stats = to_tx.stats();
+    drop(to_tx);
+    while back_rx.recv_blocking().is_ok() {}
+    let back_stats = echo.join().unwrap();
+    (elapsed / (2 * rounds) as u32, to_stats + back_stats)
+}
+
+/// Sends `v` on: moved/shared/copied as its type says, or as a deep copy.
+fn forward<T: transfer::DeepCopy>(tx: &transfer::Sender<T>, v: T, copy: bool) {
+    if copy {
+        tx.send_copy_blocking(&v).unwrap();
+    } else if tx.send_blocking(v).is_err() {
+        unreachable!("the ring is open while it runs");
+    }
+}
+
+/// A node of the DAG: a value and shared children.
+#[derive(subinterp::Transfer)]
+struct GNode {
+    value: u64,
+    children: Vec<Rc<GNode>>,
+}
+
+/// A layered DAG of `width × depth` nodes under one root; each node has two
+/// children in the next layer, each shared by two parents.
+fn dag(width: usize, depth: usize) -> Rc<GNode> {
+    let mut layer: Vec<Rc<GNode>> = (0..width)
+        .map(|i| {
+            Rc::new(GNode {
+                value: i as u64,
+                children: vec![],
+            })
+        })
+        .collect();
+    for d in 1..depth {
+        layer = (0..width)
+            .map(|i| {
+                Rc::new(GNode {
+                    value: (d * width + i) as u64,
+                    children: vec![Rc::clone(&layer[i]), Rc::clone(&layer[(i + 1) % width])],
+                })
+            })
+            .collect();
+    }
+    Rc::new(GNode {
+        value: u64::MAX,
+        children: layer,
+    })
+}
+
+fn median(mut xs: Vec<Cost>) -> Cost {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn clone_time(size: usize, iters: usize) -> Cost {
+    let v = vec![1u8; size];
+    let start = Instant::now();
+    for _ in 0..iters {
+        let c = black_box(&v).clone();
+        black_box(&c);
+    }
+    start.elapsed() / iters as u32
+}
+
+/// A deep copy on one thread: pack, unpack, drop (no handoff).
+fn local_copy_time(size: usize, iters: usize) -> Cost {
+    let v = Rc::new(RefCell::new(vec![1u8; size]));
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(Packed::copy(black_box(&v)).unpack());
+    }
+    start.elapsed() / iters as u32
+}
+
+struct Row {
+    workload: &'static str,
+    size: String,
+    per: Cost,
+    bytes: Option<usize>,
+    clone: Option<Cost>,
+    stats: TransferStats,
+}
+
+fn fmt_dur(d: Duration) -> String {
+    let ns = d.as_nanos();
+    if ns >= 10_000_000 {
+        format!("{:.1} ms", ns as f64 / 1e6)
+    } else if ns >= 10_000 {
+        format!("{:.1} µs", ns as f64 / 1e3)
+    } else {
+        format!("{ns} ns")
+    }
+}
+
+fn fmt_size(s: usize) -> String {
+    match s {
+        s if s >= 1 << 20 => format!("{} MiB", s >> 20),
+        s if s >= 1 << 10 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+fn gbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e9
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let tuned = !std::env::args().any(|a| a == "--default-malloc") && tune_malloc();
+    let runs = if quick { 1 } else { 3 };
+    // Rounds per timed run: enough for a stable time, few for 64 MiB.
+    let budget: usize = if quick { 64 << 20 } else { 128 << 20 };
+    let max_rounds = if quick { 2_000 } else { 4_000 };
+    let global_before = transfer::global_stats();
+    let mut rows = Vec::new();
+
+    for &size in &SIZES {
+        let rounds = (budget / size).clamp(3, max_rounds);
+        let clone = median((0..runs).map(|_| clone_time(size, rounds * 2)).collect());
+        let label = fmt_size(size);
+        let mut push = |workload, per, bytes, stats| {
+            rows.push(Row {
+                workload,
+                size: label.clone(),
+                per,
+                bytes,
+                clone: Some(clone),
+                stats,
+            })
+        };
+        push(
+            "Vec<u8>::clone()",
+            clone,
+            Some(size),
+            TransferStats::default(),
+        );
+
+        let measure = |f: &dyn Fn() -> (Cost, TransferStats)| {
+            let mut stats = TransferStats::default();
+            let per = median(
+                (0..runs)
+                    .map(|_| {
+                        let (d, s) = f();
+                        stats += s;
+                        d
+                    })
+                    .collect(),
+            );
+            (per, stats)
+        };
+
+        let (per, st) = measure(&|| {
+            let values = (0..IN_FLIGHT)
+                .map(|_| Frozen::from(vec![1u8; size]))
+                .collect();
+            ring(values, rounds, false, forward::<Frozen<Vec<u8>>>)
+        });
+        push("share_frozen", per, None, st);
+
+        let (per, st) = measure(&|| {
+            let values = (0..IN_FLIGHT).map(|_| vec![1u8; size]).collect();
+            ring(values, rounds, false, forward::<Vec<u8>>)
+        });
+        push("move_vec", per, None, st);
+
+        let (per, st) = measure(&|| {
+            let values = (0..IN_FLIGHT)
+                .map(|_| Rc::new(RefCell::new(vec![1u8; size])))
+                .collect();
+            ring(values, rounds, false, forward::<Rc<RefCell<Vec<u8>>>>)
+        });
+        push("deep_copy_flat", per, Some(size), st);
+
+        let (per, st) = measure(&|| {
+            let values = (0..IN_FLIGHT).map(|_| vec![1u8; size]).collect();
+            ring(values, rounds, true, forward::<Vec<u8>>)
+        });
+        push("send_copy", per, Some(size), st);
+
+        let per = median(
+            (0..runs)
+                .map(|_| local_copy_time(size, rounds * 2))
+                .collect(),
+        );
+        push(
+            "deep_copy_flat, one thread (pack + unpack)",
+            per,
+            Some(size),
+            TransferStats::default(),
+        );
+    }
+
+    // The graph: a root over 100 layers of 100 nodes.
+    let graph_rounds = if quick { 50 } else { 40 };
+    let mut stats = TransferStats::default();
+    let per = median(
+        (0..runs)
+            .map(|_| {
+                let values = (0..IN_FLIGHT).map(|_| dag(100, 100)).collect();
+                let (d, s) = ring(values, graph_rounds, false, forward::<Rc<GNode>>);
+                stats += s;
+                d
+            })
+            .collect(),
+    );
+    rows.push(Row {
+        workload: "deep_copy_graph",
+        size: "10,001 nodes".into(),
+        per,
+        bytes: None,
+        clone: None,
+        stats,
+    });
+    // The same graph on one thread: pack, unpack, drop the copy.
+    let g = dag(100, 100);
+    let iters = if quick { 20 } else { 50 };
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(Packed::copy(&g).unpack());
+    }
+    rows.push(Row {
+        workload: "deep_copy_graph, one thread (pack + unpack)",
+        size: "10,001 nodes".into(),
+        per: start.elapsed() / iters,
+        bytes: None,
+        clone: None,
+        stats: TransferStats::default(),
+    });
+
+    println!(
+        "| workload | size | time/transfer | GB/s | ratio to clone | shared | moved | copied | bytes copied |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let (gb, ratio) = match (r.bytes, r.clone) {
+            (Some(b), Some(c)) => {
+                let g = gbps(b, r.per);
+                (format!("{g:.2}"), format!("{:.2}×", g / gbps(b, c)))
+            }
+            _ => ("—".into(), "—".into()),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.workload,
+            r.size,
+            fmt_dur(r.per),
+            gb,
+            ratio,
+            r.stats.shared,
+            r.stats.moved,
+            r.stats.copied,
+            r.stats.bytes_copied
+        );
+    }
+    println!(
+        "\nratio to clone: GB/s relative to Vec<u8>::clone() of the same bytes. Transfers cross \
+         between two threads, {IN_FLIGHT} values in flight, {runs} run(s), median. \
+         malloc thresholds raised: {tuned}."
+    );
+
+    // What the transfer layer adds (identity pack/unpack of a Vec + counting):
+    // a 64-byte Vec through a plain channel and through a transfer channel, on
+    // one thread so that no handoff hides it.
+    let n = if quick { 1_000_000 } else { 3_000_000 };
+    let plain = || {
+        let (tx, rx) = subinterp::unbounded::<Vec<u8>>();
+        let mut v = vec![0u8; 64];
+        let start = Instant::now();
+        for _ in 0..n {
+            tx.try_send(v).unwrap();
+            v = rx.try_recv().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    };
+    let counted = || {
+        let (tx, rx) = transfer::unbounded::<Vec<u8>>();
+        let mut v = vec![0u8; 64];
+        let start = Instant::now();
+        for _ in 0..n {
+            tx.try_send(v).unwrap();
+            v = rx.try_recv().unwrap();
+        }
+        start.elapsed().as_nanos() as f64 / n as f64
+    };
+    let mut p = Vec::new();
+    let mut c = Vec::new();
+    for _ in 0..5 {
+        p.push(plain());
+        c.push(counted());
+    }
+    p.sort_by(f64::total_cmp);
+    c.sort_by(f64::total_cmp);
+    let (p, c) = (p[2], c[2]);
+    let move_64 = rows
+        .iter()
+        .find(|r| r.workload == "move_vec")
+        .map_or(f64::NAN, |r| r.per.as_nanos() as f64);
+    println!();
+    println!(
+        "transfer layer cost, 64 B Vec<u8> try_send + try_recv on one thread: plain channel \
+         {p:.1} ns, transfer channel {c:.1} ns (+{:.1} ns, {:.2}% of a 64 B move_vec crossing \
+         between threads, {move_64:.0} ns)",
+        c - p,
+        (c - p) / move_64 * 100.0
+    );
+    let g = transfer::global_stats() - global_before;
+    println!(
+        "global stats of this run: shared {}, moved {}, copied {}, bytes copied {}",
+        g.shared, g.moved, g.copied, g.bytes_copied
+    );
+}
