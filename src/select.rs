@@ -39,6 +39,7 @@ use crate::chan::{RawLock, RecvEntry, SendEntry};
 use crate::chan::{Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
 use crate::context::assert_may_block;
 use crate::sync::Arc;
+use crate::transfer::{self, Mode, Transfer, Unpack};
 use smallvec::SmallVec;
 use std::cell::Cell;
 use std::fmt;
@@ -656,18 +657,194 @@ impl<L: CaseList> Drop for SelectFuture<'_, L> {
     }
 }
 
+/// What a receive case of the macros may name, and the case it makes: a
+/// plain channel's handle (see [`IntoRecvTarget`]) or a transfer channel's.
+#[doc(hidden)]
+pub trait RecvArg<'a> {
+    /// The case.
+    type Case: Case;
+    /// Makes the case.
+    fn into_case(self) -> Self::Case;
+}
+
+/// What a send case of the macros may name, and the case it makes.
+#[doc(hidden)]
+pub trait SendArg<'a, V> {
+    /// The case.
+    type Case: Case;
+    /// Makes the case, holding `value`.
+    fn into_case(self, value: V) -> Self::Case;
+}
+
+macro_rules! plain_args {
+    ($($arg:ty),*) => {$(
+        impl<'a, T: 'a> RecvArg<'a> for $arg where $arg: IntoRecvTarget<'a, T> {
+            type Case = RecvCase<'a, T>;
+            fn into_case(self) -> RecvCase<'a, T> {
+                RecvCase::new(self)
+            }
+        }
+    )*};
+}
+plain_args!(
+    &'a Receiver<T>,
+    Receiver<T>,
+    Option<&'a Receiver<T>>,
+    Option<Receiver<T>>
+);
+
+macro_rules! plain_send_args {
+    ($($arg:ty),*) => {$(
+        impl<'a, T: 'a> SendArg<'a, T> for $arg where $arg: IntoSendTarget<'a, T> {
+            type Case = SendCase<'a, T>;
+            fn into_case(self, value: T) -> SendCase<'a, T> {
+                SendCase::new(self, value)
+            }
+        }
+    )*};
+}
+plain_send_args!(
+    &'a Sender<T>,
+    Sender<T>,
+    Option<&'a Sender<T>>,
+    Option<Sender<T>>
+);
+
+/// A receive case on a transfer channel: it waits for a packet like any
+/// receive case, and unpacks the value in the selecting domain when it fires.
+#[doc(hidden)]
+pub struct TransferRecvCase<'a, T: Transfer> {
+    inner: RecvCase<'a, T::Packet>,
+}
+
+impl<T: Transfer> TransferRecvCase<'_, T> {
+    /// The outcome of a case that fired, unpacked.
+    #[doc(hidden)]
+    pub fn into_result(self) -> Result<T, RecvError> {
+        self.inner
+            .into_result()
+            .map(|p| T::unpack(p, &mut Unpack::new()))
+    }
+}
+
+/// A send case on a transfer channel: the value is packed when the case is
+/// made (in the selecting domain); the stats count it only if the case runs,
+/// and a value that could not be sent is unpacked back.
+#[doc(hidden)]
+pub struct TransferSendCase<'a, T: Transfer> {
+    inner: SendCase<'a, T::Packet>,
+    tx: Option<&'a transfer::Sender<T>>,
+    mode: Mode,
+    bytes: u64,
+}
+
+impl<T: Transfer> TransferSendCase<'_, T> {
+    /// The outcome of a case that fired; a value that was not sent comes back.
+    #[doc(hidden)]
+    pub fn into_result(self) -> Result<(), SendError<T>> {
+        match self.inner.into_result() {
+            Ok(()) => {
+                if let Some(tx) = self.tx {
+                    tx.note_sent(self.mode, self.bytes);
+                }
+                Ok(())
+            }
+            Err(SendError(p)) => Err(SendError(T::unpack(p, &mut Unpack::new()))),
+        }
+    }
+}
+
+impl<'a, T: Transfer> RecvArg<'a> for &'a transfer::Receiver<T> {
+    type Case = TransferRecvCase<'a, T>;
+    fn into_case(self) -> Self::Case {
+        TransferRecvCase {
+            inner: RecvCase::new(self.packets()),
+        }
+    }
+}
+
+impl<'a, T: Transfer> RecvArg<'a> for Option<&'a transfer::Receiver<T>> {
+    type Case = TransferRecvCase<'a, T>;
+    fn into_case(self) -> Self::Case {
+        TransferRecvCase {
+            inner: RecvCase::new(self.map(|rx| rx.packets())),
+        }
+    }
+}
+
+impl<'a, T: Transfer> SendArg<'a, T> for &'a transfer::Sender<T> {
+    type Case = TransferSendCase<'a, T>;
+    fn into_case(self, value: T) -> Self::Case {
+        Some(self).into_case(value)
+    }
+}
+
+impl<'a, T: Transfer> SendArg<'a, T> for Option<&'a transfer::Sender<T>> {
+    type Case = TransferSendCase<'a, T>;
+    fn into_case(self, value: T) -> Self::Case {
+        let (packet, mode, bytes) = transfer::pack_value(value);
+        TransferSendCase {
+            inner: SendCase::new(self.map(|tx| tx.packets()), packet),
+            tx: self,
+            mode,
+            bytes,
+        }
+    }
+}
+
+macro_rules! delegate_case {
+    ($case:ident) => {
+        impl<T: Transfer> sealed::Sealed for $case<'_, T> {}
+
+        #[allow(private_interfaces)]
+        impl<T: Transfer> Case for $case<'_, T> {
+            fn raw_lock(&self) -> Option<*const RawLock> {
+                self.inner.raw_lock()
+            }
+            fn try_now(&mut self) -> bool {
+                self.inner.try_now()
+            }
+            unsafe fn try_locked(&mut self) -> bool {
+                // SAFETY: forwarded from this method's contract.
+                unsafe { self.inner.try_locked() }
+            }
+            unsafe fn register_locked(
+                &mut self,
+                waiter: &Arc<Waiter>,
+                index: usize,
+                waker: Option<&Waker>,
+            ) {
+                // SAFETY: forwarded from this method's contract.
+                unsafe { self.inner.register_locked(waiter, index, waker) }
+            }
+            unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
+                // SAFETY: forwarded from this method's contract.
+                unsafe { self.inner.take_deferred(out) }
+            }
+            fn unregister(&mut self, waiter: &Arc<Waiter>, index: usize, redeliver: bool) {
+                self.inner.unregister(waiter, index, redeliver)
+            }
+            fn has_result(&self) -> bool {
+                self.inner.has_result()
+            }
+        }
+    };
+}
+delegate_case!(TransferRecvCase);
+delegate_case!(TransferSendCase);
+
 /// The machinery the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
-    use super::{run_blocking, IntoRecvTarget, IntoSendTarget, Until};
+    use super::{run_blocking, RecvArg, SendArg, Until};
     pub use super::{Case, CaseList, RecvCase, SelectFuture, SendCase};
 
-    pub fn recv<'a, T>(rx: impl IntoRecvTarget<'a, T>) -> RecvCase<'a, T> {
-        RecvCase::new(rx)
+    pub fn recv<'a, A: RecvArg<'a>>(rx: A) -> A::Case {
+        rx.into_case()
     }
 
-    pub fn send<'a, T>(tx: impl IntoSendTarget<'a, T>, value: T) -> SendCase<'a, T> {
-        SendCase::new(tx, value)
+    pub fn send<'a, V, A: SendArg<'a, V>>(tx: A, value: V) -> A::Case {
+        tx.into_case(value)
     }
 
     pub fn select_blocking<L: CaseList>(

@@ -753,7 +753,7 @@ fn cancel_under_load(caps: (Option<usize>, Option<usize>), seed: u64) {
     let mut handles = Vec::new();
     for s in 0..SENDERS {
         let (ta, tb, ledger) = (ta.clone(), tb.clone(), ledger.clone());
-        let seed = seed ^ (s as u64 + 1) * 0x9e37;
+        let seed = seed ^ ((s as u64 + 1) * 0x9e37);
         handles.push(thread::spawn(move || {
             cancel_sender(ta, tb, s * ROUNDS..(s + 1) * ROUNDS, ledger, seed)
         }));
@@ -761,7 +761,7 @@ fn cancel_under_load(caps: (Option<usize>, Option<usize>), seed: u64) {
     drop((ta, tb));
     for r in 0..3u64 {
         let (ra, rb, ledger) = (ra.clone(), rb.clone(), ledger.clone());
-        let seed = seed ^ (r + 11) * 0x7f4a;
+        let seed = seed ^ ((r + 11) * 0x7f4a);
         handles.push(thread::spawn(move || cancel_receiver(ra, rb, seed, ledger)));
     }
     for h in handles {

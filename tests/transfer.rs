@@ -730,3 +730,41 @@ fn drops_are_accounted_through_every_path() {
     }
     assert_eq!(count(), 0);
 }
+
+// Transfer channels work as select cases: a receive case unpacks in the
+// selecting thread, a send case counts only if it runs and gives an unsent
+// value back unpacked.
+#[test]
+fn transfer_channels_in_select() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let (tx, rx) = subinterp::transfer::bounded::<Rc<RefCell<Vec<u8>>>>(1);
+    let (_plain_tx, plain_rx) = subinterp::bounded::<u8>(1);
+    let original = Rc::new(RefCell::new(vec![1, 2, 3]));
+    let fired = subinterp::select_blocking! {
+        r = send(&tx, original.clone()) => { r.unwrap(); true },
+        _ = recv(&plain_rx) => false,
+    };
+    assert!(fired);
+    assert_eq!(tx.stats().copied, 1);
+    let t = std::thread::spawn(move || {
+        let got = subinterp::select_blocking! {
+            v = recv(&rx) => v.unwrap(),
+        };
+        got.borrow_mut().push(4);
+        let v = got.borrow().clone();
+        v
+    });
+    assert_eq!(t.join().unwrap(), vec![1, 2, 3, 4]);
+    // The sender's graph is untouched by the receiver's mutation.
+    assert_eq!(*original.borrow(), vec![1, 2, 3]);
+
+    // A closed transfer channel gives the value back, unpacked.
+    let (tx, rx) = subinterp::transfer::unbounded::<String>();
+    drop(rx);
+    let back = subinterp::select_blocking! {
+        r = send(&tx, "kept".to_string()) => r.unwrap_err().into_inner(),
+    };
+    assert_eq!(back, "kept");
+    assert_eq!(tx.stats().moved, 0);
+}
