@@ -12,12 +12,10 @@ thread_local! {
 
 /// Marks the current thread as polling a task for as long as the guard lives.
 /// The executor holds one around every task poll.
-#[allow(dead_code)]
 pub(crate) struct TaskScope {
     was: bool,
 }
 
-#[allow(dead_code)]
 impl TaskScope {
     pub(crate) fn enter() -> TaskScope {
         TaskScope {

@@ -41,23 +41,65 @@
 //! with the value given back; receivers drain what is buffered, then get
 //! [`RecvError`]. No value is ever lost or duplicated: each is received once,
 //! returned in an error, or dropped once with the channel.
+//!
+//! ## Subinterpreters and tasks
+//!
+//! An [`Interpreter`] is an isolated domain: its own thread, a single-threaded
+//! executor, a timer queue and its own [`state`]. Tasks never leave their
+//! interpreter, so they may hold `Rc` and `RefCell`; interpreters run in
+//! parallel and talk through channels. [`run`] is a program's `main`, and
+//! reports a deadlock (Go's "all goroutines are asleep") instead of hanging.
+//!
+//! ```
+//! use std::rc::Rc;
+//! let total = subinterp::run(async {
+//!     let rt = subinterp::Runtime::current().unwrap();
+//!     let (tx, rx) = subinterp::bounded(16);
+//!     for worker in 0..4u64 {
+//!         let tx = tx.clone();
+//!         // Spread over the runtime's interpreters; each task may use Rc.
+//!         rt.spawn(move || async move {
+//!             let local = Rc::new(worker * 10);
+//!             tx.send(*local).await.unwrap();
+//!         })
+//!         .detach();
+//!     }
+//!     drop(tx);
+//!     let mut sum = 0;
+//!     while let Ok(v) = rx.recv().await {
+//!         sum += v;
+//!     }
+//!     sum
+//! });
+//! assert_eq!(total.unwrap(), 60);
+//! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod chan;
-mod context;
 mod macros;
 mod select;
+mod context;
+mod interp;
 mod sync;
 mod time;
 pub mod transfer;
 
+pub use select::Select;
+pub use transfer::Transfer;
+pub use time::{after, never, sleep, sleep_until, tick, timeout, Elapsed, Sleep};
+pub use chan::local;
+pub use interp::{
+    compute, join_all, run, spawn, state, yield_now, Builder, Deadlock, Interpreter,
+    InterpreterStats, Panic, Placement, Runtime, RuntimeBuilder, Task, TaskError, TaskGroup,
+    WaitGroup,
+};
+#[cfg(loom)]
+#[doc(hidden)]
+pub use interp::executor::Inbox as __LoomInbox;
+#[doc(hidden)]
+pub use select::__private;
 pub use chan::{
     bounded, unbounded, IntoIter, Iter, Receiver, RecvError, RecvFuture, RecvTimeoutError,
     SendError, SendFuture, SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
 };
-#[doc(hidden)]
-pub use select::__private;
-pub use select::Select;
-pub use time::{after, never, tick};
-pub use transfer::Transfer;

@@ -18,11 +18,12 @@
 mod chan_peers;
 mod channels;
 mod report;
+mod tasks;
 
 use report::{Config, Group};
 
 /// The row groups, in report order.
-const GROUPS: &[fn(&Config) -> Group] = &[channels::group];
+const GROUPS: &[fn(&Config) -> Group] = &[channels::group, tasks::group];
 
 fn main() {
     let cfg = match Config::from_args() {

@@ -21,6 +21,7 @@ mod error;
 mod future;
 mod iter;
 mod lock;
+pub mod local;
 pub(crate) mod waiters;
 
 pub use error::{

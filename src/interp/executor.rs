@@ -1,0 +1,774 @@
+//! The single-threaded executor at the heart of every interpreter.
+//!
+//! Each interpreter owns one [`Local`] (its run queue, its live-task registry,
+//! its timer queue and its state registry), reachable only from its own
+//! thread through a thread-local, and one [`Shared`] (its [`Inbox`] and
+//! counters), reachable from anywhere.
+//!
+//! Tasks are async-task cells. Their schedule function decides the wake path:
+//!
+//! - **local**: the waker runs on the interpreter's own thread (a task woke a
+//!   neighbour, a local channel, a local timer). The runnable is pushed on the
+//!   `RefCell<VecDeque>` run queue: no lock, no atomic beyond async-task's own
+//!   state word;
+//! - **remote**: any other thread. The runnable goes through the [`Inbox`]
+//!   (a mutex-protected injection queue) and the interpreter's thread is
+//!   unparked if, and only if, it is parked.
+//!
+//! # Shutdown and thread confinement
+//!
+//! A task's future may be `!Send`, so it must be polled and dropped on its
+//! interpreter's thread only. Every task that has been polled once is in the
+//! `tasks` registry until its future is dropped. Shutdown cancels: it wakes
+//! every registered task and drops every runnable it finds (in the run queue
+//! and the inbox) without running it, until the registry is empty. Only then
+//! does the thread exit. A runnable that reaches the inbox afterwards belongs
+//! to a task that was never polled (its future is still the `Send` closure
+//! given to [`Interpreter::spawn`](crate::Interpreter::spawn)), so it may be
+//! dropped by whichever thread finds it.
+
+use super::runtime::Monitor;
+use super::state::StateMap;
+use super::task::Panic;
+use crate::context::TaskScope;
+use crate::time::TimerQueue;
+use async_task::Runnable;
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as StdOrdering};
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+#[cfg(loom)]
+use loom::sync::Mutex;
+#[cfg(not(loom))]
+use std::sync::Mutex;
+
+use crate::sync::thread::{self as sthread, Thread};
+use crate::sync::{AtomicUsize, Ordering};
+
+/// How many runnables one turn of the loop runs before it looks at the inbox
+/// and the timers again (fairness between local and remote work).
+const BUDGET: usize = 64;
+/// How long an idle interpreter spins, watching its inbox, before it parks.
+/// Short on purpose: on loaded 2-vCPU machines two interpreter threads often
+/// share one CPU, where spinning (or `yield_now`) only delays the thread that
+/// would send the wake-up; measured, parking at once was fastest there.
+const IDLE_SPIN: Duration = Duration::from_micros(1);
+
+// ---------------------------------------------------------------------------
+// The inbox: injection queue + park/unpark handshake
+// ---------------------------------------------------------------------------
+
+/// `Inbox::state`: nothing pushed since the owner last looked.
+const EMPTY: usize = 0;
+/// `Inbox::state`: the owner is parked (or about to) and must be unparked.
+const PARKED: usize = 1;
+/// `Inbox::state`: something was pushed (or a wake-up requested) since the
+/// owner last consumed the notification; the owner must drain the queue.
+const NOTIFIED: usize = 2;
+
+/// The injection queue of one interpreter, with the handshake that parks and
+/// unparks its thread.
+///
+/// Protocol: a pusher appends under the mutex, then calls `notify`, which
+/// sets `NOTIFIED` and unparks the owner if the state was `PARKED`. The owner
+/// consumes the notification (`NOTIFIED -> EMPTY`) *before* draining the
+/// queue, so whatever was pushed before a consumed notification is seen by
+/// the drain, and whatever is pushed after it sets `NOTIFIED` again. The owner
+/// parks only through `EMPTY -> PARKED`; a failed CAS means a notification
+/// arrived and it must not park. Thread unpark tokens cover the window
+/// between `-> PARKED` and the actual park. This is the handshake of tokio's
+/// `park` and is checked by `tests/loom_executor.rs`.
+pub struct Inbox<T> {
+    queue: Mutex<VecDeque<T>>,
+    state: AtomicUsize,
+    thread: Thread,
+}
+
+impl<T> Inbox<T> {
+    /// An inbox owned by the current thread.
+    pub fn new() -> Inbox<T> {
+        Inbox {
+            queue: Mutex::new(VecDeque::new()),
+            state: AtomicUsize::new(EMPTY),
+            thread: sthread::current(),
+        }
+    }
+
+    /// Appends `item` (from any thread) and wakes the owner.
+    pub fn push(&self, item: T) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(item);
+        self.notify();
+    }
+
+    /// Asks the owner to look at its queues, unparking it if it is parked.
+    pub fn notify(&self) {
+        // Already notified: the owner will drain after consuming it, and our
+        // push (under the mutex) is ordered before that drain.
+        if self.state.load(Ordering::Acquire) == NOTIFIED {
+            return;
+        }
+        if self.state.swap(NOTIFIED, Ordering::AcqRel) == PARKED {
+            self.thread.unpark();
+        }
+    }
+
+    /// Owner only: consumes a pending notification. True if there was one:
+    /// the owner must then [`drain`](Inbox::drain).
+    pub fn take_notification(&self) -> bool {
+        self.state.load(Ordering::Acquire) == NOTIFIED
+            && self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    /// True if a notification is pending (a cheap check for idle spinning).
+    pub fn is_notified(&self) -> bool {
+        self.state.load(Ordering::Acquire) == NOTIFIED
+    }
+
+    /// Takes every queued item (from any thread).
+    pub fn drain(&self) -> VecDeque<T> {
+        std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Number of queued items (from any thread).
+    pub fn len(&self) -> usize {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True if nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Owner only: parks until notified or until `deadline`. Returns early at
+    /// once if a notification is pending. The notification is consumed: the
+    /// caller drains afterwards.
+    pub fn park(&self, deadline: Option<Instant>) {
+        if self.take_notification() {
+            return;
+        }
+        if self
+            .state
+            .compare_exchange(EMPTY, PARKED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            // Only a pusher changes EMPTY, and only to NOTIFIED.
+            self.state.store(EMPTY, Ordering::Release);
+            return;
+        }
+        loop {
+            match deadline {
+                None => sthread::park(),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        // Timed out: leave PARKED, consuming any late notification.
+                        self.state.swap(EMPTY, Ordering::AcqRel);
+                        return;
+                    }
+                    sthread::park_timeout(d - now);
+                }
+            }
+            if self
+                .state
+                .compare_exchange(NOTIFIED, EMPTY, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+            {
+                return;
+            }
+            // A spurious wake-up, or the timeout: loop to check the deadline.
+        }
+    }
+
+    /// True if the owner is parked right now.
+    pub fn is_parked(&self) -> bool {
+        self.state.load(Ordering::Acquire) == PARKED
+    }
+}
+
+impl<T> Default for Inbox<T> {
+    fn default() -> Self {
+        Inbox::new()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Shared: what other threads see of an interpreter
+// ---------------------------------------------------------------------------
+
+/// Counters of one interpreter. Each has a single writer (the interpreter's
+/// thread) except `remote_wakes`, so most are bumped with a plain load and
+/// store: no locked instruction on the hot path.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) spawned: AtomicU64,
+    pub(crate) completed: AtomicU64,
+    pub(crate) panicked: AtomicU64,
+    pub(crate) cancelled: AtomicU64,
+    pub(crate) polls: AtomicU64,
+    pub(crate) local_wakes: AtomicU64,
+    pub(crate) remote_wakes: AtomicU64,
+    pub(crate) parked_nanos: AtomicU64,
+    pub(crate) timers_fired: AtomicU64,
+}
+
+/// Single-writer increment: a plain load and store, no locked instruction.
+#[inline]
+pub(crate) fn bump(c: &AtomicU64, by: u64) {
+    c.store(
+        c.load(StdOrdering::Relaxed).wrapping_add(by),
+        StdOrdering::Relaxed,
+    );
+}
+
+/// The part of an interpreter other threads reach: its inbox and counters.
+pub(crate) struct Shared {
+    pub(crate) id: usize,
+    pub(crate) name: String,
+    pub(crate) inbox: Inbox<Runnable>,
+    /// Set when shutdown starts: no new task runs from then on.
+    pub(crate) closing: AtomicBool,
+    /// Set when the executor has exited: runnables found afterwards are
+    /// dropped by whoever finds them (they can only be never-polled tasks).
+    pub(crate) dead: AtomicBool,
+    pub(crate) counters: Counters,
+    /// Live timers in the local timer queue (read by the deadlock monitor).
+    pub(crate) timers: std::sync::atomic::AtomicUsize,
+    /// The deadlock monitor of the runtime this interpreter belongs to.
+    pub(crate) monitor: Option<std::sync::Arc<Monitor>>,
+    /// The runtime this interpreter belongs to, for `Runtime::current()`.
+    pub(crate) runtime: std::sync::OnceLock<std::sync::Weak<super::runtime::RtInner>>,
+}
+
+impl Shared {
+    pub(crate) fn new(id: usize, name: String, monitor: Option<std::sync::Arc<Monitor>>) -> Shared {
+        Shared {
+            id,
+            name,
+            inbox: Inbox::new(),
+            closing: AtomicBool::new(false),
+            dead: AtomicBool::new(false),
+            counters: Counters::default(),
+            timers: std::sync::atomic::AtomicUsize::new(0),
+            monitor,
+            runtime: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The schedule function of every task of this interpreter.
+    pub(crate) fn schedule(self: &std::sync::Arc<Shared>, runnable: Runnable) {
+        // One thread-local access, no reference count touched.
+        let mut slot = Some(runnable);
+        let _ = CURRENT.try_with(|c| {
+            if let Some(local) = c.borrow().as_ref() {
+                if std::ptr::eq(&*local.shared, &**self) {
+                    // Local path; during shutdown too, which drops it from
+                    // the queue: never here, as the waker may run under a
+                    // channel's lock.
+                    bump(&self.counters.local_wakes, 1);
+                    if let Some(r) = slot.take() {
+                        local.queue.borrow_mut().push_back(r);
+                    }
+                }
+            }
+        });
+        if let Some(runnable) = slot {
+            self.inject(runnable);
+        }
+    }
+
+    /// Remote path: through the inbox, unparking the thread if needed.
+    pub(crate) fn inject(&self, runnable: Runnable) {
+        self.counters
+            .remote_wakes
+            .fetch_add(1, StdOrdering::Relaxed);
+        self.inbox.push(runnable);
+        if let Some(m) = &self.monitor {
+            m.activity();
+        }
+        if self.dead.load(StdOrdering::SeqCst) {
+            // The executor is gone (see the module docs): only never-polled
+            // tasks can get here, whose futures are `Send`.
+            drop(self.inbox.drain());
+        }
+    }
+}
+
+fn drop_quietly<T>(value: T) {
+    // A future whose destructor panics must not take the interpreter down.
+    let _ = catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+// ---------------------------------------------------------------------------
+// Local: what only the interpreter's thread sees
+// ---------------------------------------------------------------------------
+
+/// A registry of live tasks (those polled at least once), holding their
+/// wakers so that shutdown can reach idle ones. A minimal slab.
+#[derive(Default)]
+pub(crate) struct Registry {
+    slots: Vec<Option<Waker>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl Registry {
+    fn insert(&mut self, waker: Waker) -> usize {
+        self.len += 1;
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(waker);
+                i
+            }
+            None => {
+                self.slots.push(Some(waker));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn remove(&mut self, key: usize) -> Option<Waker> {
+        let w = self.slots.get_mut(key)?.take()?;
+        self.len -= 1;
+        self.free.push(key);
+        Some(w)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    fn wakers(&self) -> Vec<Waker> {
+        self.slots.iter().flatten().cloned().collect()
+    }
+}
+
+/// The interpreter-thread side of an executor.
+pub(crate) struct Local {
+    pub(crate) shared: std::sync::Arc<Shared>,
+    pub(crate) queue: RefCell<VecDeque<Runnable>>,
+    pub(crate) tasks: RefCell<Registry>,
+    pub(crate) timers: RefCell<TimerQueue>,
+    pub(crate) state: StateMap,
+    /// Set once shutdown has started on this thread.
+    pub(crate) closed: Cell<bool>,
+    /// The handle of the interpreter, for `Interpreter::current()`.
+    pub(crate) owner: RefCell<Option<std::sync::Weak<super::interpreter::Owner>>>,
+    /// Deadlock suspicion of a main executor: (activity seen, since when).
+    pub(crate) suspect: Cell<Option<(u64, Instant)>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with the current interpreter's `Local`, if this thread is one.
+///
+/// `f` runs under a shared borrow of the thread-local (no reference count
+/// is touched); it must not enter or leave an interpreter.
+pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// The current interpreter's `Local`, if this thread is one.
+pub(crate) fn current_local() -> Option<Rc<Local>> {
+    CURRENT
+        .try_with(|c| c.borrow().as_ref().cloned())
+        .ok()
+        .flatten()
+}
+
+impl Local {
+    pub(crate) fn new(shared: std::sync::Arc<Shared>) -> Rc<Local> {
+        Rc::new(Local {
+            shared,
+            queue: RefCell::new(VecDeque::with_capacity(64)),
+            tasks: RefCell::new(Registry::default()),
+            timers: RefCell::new(TimerQueue::default()),
+            state: StateMap::default(),
+            closed: Cell::new(false),
+            owner: RefCell::new(None),
+            suspect: Cell::new(None),
+        })
+    }
+
+    /// Makes this the current interpreter of this thread until the guard drops.
+    pub(crate) fn enter(self: &Rc<Local>) -> EnterGuard {
+        let prev = CURRENT.with(|c| c.borrow_mut().replace(self.clone()));
+        assert!(
+            prev.is_none(),
+            "subinterp: this thread already runs an interpreter (nested block_on or run)"
+        );
+        EnterGuard
+    }
+
+    /// Moves everything the inbox holds to the run queue.
+    fn pull_inbox(&self) {
+        if self.shared.inbox.take_notification() {
+            let items = self.shared.inbox.drain();
+            if !items.is_empty() {
+                let mut q = self.queue.borrow_mut();
+                if q.is_empty() {
+                    *q = items;
+                } else {
+                    q.extend(items);
+                }
+            }
+        }
+    }
+
+    /// Runs at most `BUDGET` runnables. Returns how many ran.
+    fn run_batch(&self) -> usize {
+        let _scope = TaskScope::enter();
+        let mut ran = 0;
+        while ran < BUDGET {
+            let next = self.queue.borrow_mut().pop_front();
+            let Some(runnable) = next else { break };
+            ran += 1;
+            // Panics inside tasks are caught by the task itself; this only
+            // guards against a destructor panicking while a cancelled
+            // task's future is dropped.
+            let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+        }
+        bump(&self.shared.counters.polls, ran as u64);
+        ran
+    }
+
+    /// Fires due timers; returns the next deadline, if any.
+    fn fire_timers(&self) -> Option<Instant> {
+        let mut timers = self.timers.borrow_mut();
+        if timers.is_empty() {
+            return None;
+        }
+        let now = Instant::now();
+        let fired = timers.fire_due(now);
+        if fired > 0 {
+            bump(&self.shared.counters.timers_fired, fired as u64);
+        }
+        self.shared
+            .timers
+            .store(timers.live(), StdOrdering::Relaxed);
+        timers.next_deadline()
+    }
+
+    /// Runs tasks until `main` completes (or forever if `main` is `None`,
+    /// until shutdown is requested). `Err(Deadlock)` from the monitor.
+    pub(crate) fn run<F: Future>(
+        &self,
+        main: Option<Pin<&mut F>>,
+        main_waker: Option<&std::sync::Arc<MainWaker>>,
+    ) -> Result<Option<F::Output>, super::runtime::Deadlock> {
+        let mut main = main;
+        let waker = main_waker.map(|w| Waker::from(w.clone()));
+        loop {
+            if let (Some(fut), Some(mw), Some(waker)) = (main.as_mut(), main_waker, &waker) {
+                if mw.woken.swap(false, StdOrdering::AcqRel) {
+                    let _scope = TaskScope::enter();
+                    let mut cx = Context::from_waker(waker);
+                    bump(&self.shared.counters.polls, 1);
+                    if let Poll::Ready(v) = fut.as_mut().poll(&mut cx) {
+                        return Ok(Some(v));
+                    }
+                }
+            }
+            if main.is_none() && self.shared.closing.load(StdOrdering::Acquire) {
+                return Ok(None);
+            }
+            let ran = self.run_batch();
+            self.pull_inbox();
+            let next_timer = self.fire_timers();
+            if ran > 0 || !self.queue.borrow().is_empty() {
+                continue;
+            }
+            {
+                // After a burst of spawns, give the queue's memory back.
+                let mut q = self.queue.borrow_mut();
+                if q.capacity() > 4096 {
+                    q.shrink_to(64);
+                }
+            }
+            if main_waker.is_some_and(|w| w.woken.load(StdOrdering::Acquire)) {
+                continue;
+            }
+            // Idle: spin a little for a remote wake, then park.
+            if self.idle_spin() {
+                continue;
+            }
+            let timers_pending = self.timers.borrow().live() > 0;
+            let monitor = self.shared.monitor.as_ref().filter(|_| main.is_some());
+            let mut deadline = next_timer;
+            if let Some(m) = monitor {
+                if timers_pending {
+                    self.suspect.set(None);
+                } else {
+                    if let Some(deadlock) = m.check(&self.shared, &self.suspect) {
+                        return Err(deadlock);
+                    }
+                    // The main executor looks again now and then.
+                    deadline = m.recheck_at();
+                }
+            }
+            let parked = Instant::now();
+            self.shared.inbox.park(deadline);
+            bump(
+                &self.shared.counters.parked_nanos,
+                parked.elapsed().as_nanos() as u64,
+            );
+            // The notification was consumed: drain now.
+            let items = self.shared.inbox.drain();
+            self.queue.borrow_mut().extend(items);
+        }
+    }
+
+    /// Spins briefly waiting for a notification. True if one arrived.
+    fn idle_spin(&self) -> bool {
+        let start = Instant::now();
+        loop {
+            for _ in 0..64 {
+                if self.shared.inbox.is_notified() {
+                    return true;
+                }
+                std::hint::spin_loop();
+            }
+            if start.elapsed() >= IDLE_SPIN {
+                break;
+            }
+        }
+        false
+    }
+
+    /// Cancels every task: drops every runnable and every live task's future
+    /// on this thread, then the timers and the state. See the module docs.
+    pub(crate) fn shutdown(&self) {
+        self.closed.set(true);
+        self.shared.closing.store(true, StdOrdering::SeqCst);
+        self.cancel_all();
+        // Timers hold wakers and timer channels; state holds user values.
+        // Their destructors may wake or spawn tasks: cancel those too.
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        drop_quietly(timers);
+        self.shared.timers.store(0, StdOrdering::Relaxed);
+        self.state.clear();
+        self.cancel_all();
+        self.shared.dead.store(true, StdOrdering::SeqCst);
+        // Runnables that raced with `dead` (never-polled tasks only).
+        for r in self.shared.inbox.drain() {
+            drop_quietly(r);
+        }
+    }
+
+    /// Drops every runnable and every live task, on this thread.
+    fn cancel_all(&self) {
+        loop {
+            let mut dropped = 0usize;
+            loop {
+                let mut q = std::mem::take(&mut *self.queue.borrow_mut());
+                q.extend(self.shared.inbox.drain());
+                if q.is_empty() {
+                    break;
+                }
+                for r in q {
+                    dropped += 1;
+                    drop_quietly(r);
+                }
+            }
+            if self.tasks.borrow().len() == 0 {
+                break;
+            }
+            // Idle tasks have no runnable: wake them so that they get one
+            // (pushed on the local queue, then dropped above).
+            let wakers = self.tasks.borrow().wakers();
+            for w in wakers {
+                w.wake();
+            }
+            if dropped == 0 && self.queue.borrow().is_empty() {
+                // A task's runnable is on its way from another thread.
+                self.shared
+                    .inbox
+                    .park(Some(Instant::now() + Duration::from_millis(1)));
+            }
+        }
+    }
+}
+
+/// Clears the thread's current interpreter on drop.
+pub(crate) struct EnterGuard;
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let local = CURRENT.try_with(|c| c.borrow_mut().take()).ok().flatten();
+        drop(local);
+    }
+}
+
+/// The waker of a `block_on` main future: sets a flag and notifies.
+pub(crate) struct MainWaker {
+    pub(crate) woken: AtomicBool,
+    pub(crate) shared: std::sync::Arc<Shared>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        if !self.woken.swap(true, StdOrdering::AcqRel) {
+            let local = with_local(|l| std::ptr::eq(&*l.shared, &*self.shared)).unwrap_or(false);
+            if local {
+                bump(&self.shared.counters.local_wakes, 1);
+            } else {
+                self.shared
+                    .counters
+                    .remote_wakes
+                    .fetch_add(1, StdOrdering::Relaxed);
+                self.shared.inbox.notify();
+                if let Some(m) = &self.shared.monitor {
+                    m.activity();
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Spawning
+// ---------------------------------------------------------------------------
+
+/// Registers a started task in the live-task registry; returns its key.
+fn register(waker: &Waker) -> usize {
+    with_local(|l| {
+        bump(&l.shared.counters.spawned, 1);
+        l.tasks.borrow_mut().insert(waker.clone())
+    })
+    .expect("subinterp: a task was polled outside its interpreter")
+}
+
+/// How a started task ended.
+enum Ended {
+    Completed,
+    Panicked,
+    Cancelled,
+}
+
+/// Removes a task from the live-task registry and counts how it ended.
+fn unregister(key: usize, how: Ended) {
+    let waker = with_local(|l| {
+        let c = &l.shared.counters;
+        bump(
+            match how {
+                Ended::Completed => &c.completed,
+                Ended::Panicked => &c.panicked,
+                Ended::Cancelled => &c.cancelled,
+            },
+            1,
+        );
+        l.tasks.borrow_mut().remove(key)
+    });
+    drop(waker);
+}
+
+/// The future every task runs: on its first poll it registers itself and
+/// calls `make`; then it polls the user's future with panics caught, and
+/// counts the outcome. Before its first poll it holds only `make`, so a
+/// never-polled task is as `Send` as `make` is.
+///
+/// A hand-written state machine rather than an `async fn`: the compiler
+/// would store both `make` and the future it makes (and the future twice
+/// more across `pin!` and `.await`), tripling the memory of an idle task.
+pub(crate) struct TaskBody<M, F> {
+    state: BodyState<M, F>,
+}
+
+enum BodyState<M, F> {
+    Start(Option<M>),
+    /// `fut` is structurally pinned; `key` is its registry entry.
+    Running {
+        fut: F,
+        key: usize,
+    },
+    Done,
+}
+
+pub(crate) fn task_body<M, F>(make: M) -> TaskBody<M, F> {
+    TaskBody {
+        state: BodyState::Start(Some(make)),
+    }
+}
+
+impl<M, F> Future for TaskBody<M, F>
+where
+    M: FnOnce() -> F,
+    F: Future,
+{
+    type Output = Result<F::Output, Panic>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: `fut` is the only structurally pinned field. It is never
+        // moved once in `Running`: it is polled through `Pin::new_unchecked`
+        // below and leaves only by being dropped in place, when `state` is
+        // overwritten with `Done` or the `TaskBody` is dropped. `make` is
+        // not pinned (no `Pin<&mut M>` is ever made), so moving it out is fine.
+        let this = unsafe { self.get_unchecked_mut() };
+        if let BodyState::Start(make) = &mut this.state {
+            let make = make.take().expect("polled once in Start");
+            let key = register(cx.waker());
+            match catch_unwind(AssertUnwindSafe(make)) {
+                Ok(fut) => this.state = BodyState::Running { fut, key },
+                Err(p) => {
+                    this.state = BodyState::Done;
+                    unregister(key, Ended::Panicked);
+                    return Poll::Ready(Err(Panic::new(p)));
+                }
+            }
+        }
+        let (fut, key) = match &mut this.state {
+            BodyState::Running { fut, key } => (fut, *key),
+            _ => panic!("a task polled after it completed"),
+        };
+        // SAFETY: see above: `fut` stays where it is until dropped in place.
+        let fut = unsafe { Pin::new_unchecked(fut) };
+        let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(v)) => Ok(v),
+            Err(p) => Err(Panic::new(p)),
+        };
+        // Drops the user's future in place, then counts.
+        let dropped = catch_unwind(AssertUnwindSafe(|| this.state = BodyState::Done));
+        unregister(
+            key,
+            if out.is_ok() {
+                Ended::Completed
+            } else {
+                Ended::Panicked
+            },
+        );
+        if let Err(p) = dropped {
+            // Its destructor panicked after it completed: report that panic.
+            return Poll::Ready(Err(Panic::new(p)));
+        }
+        Poll::Ready(out)
+    }
+}
+
+impl<M, F> Drop for TaskBody<M, F> {
+    fn drop(&mut self) {
+        if let BodyState::Running { key, .. } = self.state {
+            // Cancelled: the user's future is dropped in place right after.
+            unregister(key, Ended::Cancelled);
+        }
+    }
+}
