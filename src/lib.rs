@@ -77,29 +77,29 @@
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]
 
 mod chan;
-mod macros;
-mod select;
 mod context;
 mod interp;
+mod macros;
+mod select;
 mod sync;
 mod time;
 pub mod transfer;
 
-pub use select::Select;
-pub use transfer::Transfer;
-pub use time::{after, never, sleep, sleep_until, tick, timeout, Elapsed, Sleep};
 pub use chan::local;
+pub use chan::{
+    bounded, unbounded, IntoIter, Iter, Receiver, RecvError, RecvFuture, RecvTimeoutError,
+    SendError, SendFuture, SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
+};
+#[cfg(loom)]
+#[doc(hidden)]
+pub use interp::executor::Inbox as __LoomInbox;
 pub use interp::{
     compute, join_all, run, spawn, state, yield_now, Builder, Deadlock, Interpreter,
     InterpreterStats, Panic, Placement, Runtime, RuntimeBuilder, Task, TaskError, TaskGroup,
     WaitGroup,
 };
-#[cfg(loom)]
-#[doc(hidden)]
-pub use interp::executor::Inbox as __LoomInbox;
 #[doc(hidden)]
 pub use select::__private;
-pub use chan::{
-    bounded, unbounded, IntoIter, Iter, Receiver, RecvError, RecvFuture, RecvTimeoutError,
-    SendError, SendFuture, SendTimeoutError, Sender, TryIter, TryRecvError, TrySendError,
-};
+pub use select::Select;
+pub use time::{after, never, sleep, sleep_until, tick, timeout, Elapsed, Sleep};
+pub use transfer::Transfer;

@@ -433,10 +433,13 @@ impl CaseList for Vec<BoxedCase<'_>> {
 /// A small xorshift generator per thread: the random order of the cases.
 fn random_below(n: usize) -> usize {
     thread_local! {
-        static STATE: Cell<u64> = Cell::new(seed());
+        static STATE: Cell<u64> = const { Cell::new(0) };
     }
     STATE.with(|s| {
         let mut x = s.get();
+        if x == 0 {
+            x = seed();
+        }
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -458,7 +461,16 @@ fn seed() -> u64 {
 }
 
 fn order(n: usize, biased: bool) -> Order {
-    let mut order: Order = (0..n).collect();
+    // Up to 8 cases: from a constant buffer, without `collect`'s generic
+    // growth path (it cost ~75 instructions per select).
+    const IDENTITY: [usize; 8] = [0, 1, 2, 3, 4, 5, 6, 7];
+    let mut order = if n <= IDENTITY.len() {
+        let mut o = Order::from_buf(IDENTITY);
+        o.truncate(n);
+        o
+    } else {
+        (0..n).collect()
+    };
     // loom replays schedules and needs every run to make the same choices.
     if !biased && !cfg!(loom) {
         for i in (1..n).rev() {
@@ -543,11 +555,44 @@ enum Until {
     Deadline(Instant),
 }
 
-fn run_blocking(list: &mut dyn CaseList, biased: bool, until: Until) -> Option<usize> {
-    let order = order(list.len(), biased);
-    loop {
-        if let Some(i) = try_fast(list, &order) {
+/// The fast path for up to 16 cases without materializing an order: an
+/// incremental Fisher-Yates over indices packed as nibbles in a register,
+/// drawing a random number only for each case actually tried. The tried
+/// cases form a prefix of a uniform random permutation, so the first ready
+/// case is uniform among the ready ones, as with [`order`].
+#[inline]
+fn try_fast_packed(list: &mut dyn CaseList, n: usize, biased: bool) -> Option<usize> {
+    debug_assert!(n <= 16);
+    let shuffle = !biased && !cfg!(loom);
+    let mut perm: u64 = 0xFEDC_BA98_7654_3210;
+    for k in 0..n {
+        if shuffle && n - k > 1 {
+            let j = k + random_below(n - k);
+            let d = ((perm >> (4 * k)) ^ (perm >> (4 * j))) & 0xF;
+            perm ^= (d << (4 * k)) | (d << (4 * j));
+        }
+        let i = ((perm >> (4 * k)) & 0xF) as usize;
+        if list.case(i).try_now() {
             return Some(i);
+        }
+    }
+    None
+}
+
+fn run_blocking(list: &mut dyn CaseList, biased: bool, until: Until) -> Option<usize> {
+    let n = list.len();
+    let mut packed = n <= 16;
+    if packed {
+        if let Some(i) = try_fast_packed(list, n, biased) {
+            return Some(i);
+        }
+    }
+    let order = order(n, biased);
+    loop {
+        if !std::mem::take(&mut packed) {
+            if let Some(i) = try_fast(list, &order) {
+                return Some(i);
+            }
         }
         let deadline = match until {
             Until::Forever => None,
@@ -625,10 +670,16 @@ impl<L: CaseList> Future for SelectFuture<'_, L> {
                 return Poll::Ready(Some(i));
             }
         }
-        let order = order(this.list.len(), this.biased);
-        if let Some(i) = try_fast(&mut *this.list as &mut dyn CaseList, &order) {
+        let n = this.list.len();
+        let fast = if n <= 16 {
+            try_fast_packed(&mut *this.list as &mut dyn CaseList, n, this.biased)
+        } else {
+            try_fast(&mut *this.list as &mut dyn CaseList, &order(n, this.biased))
+        };
+        if let Some(i) = fast {
             return Poll::Ready(Some(i));
         }
+        let order = order(n, this.biased);
         let register = if this.nonblocking {
             None
         } else {

@@ -18,12 +18,18 @@
 mod chan_peers;
 mod channels;
 mod report;
+mod select;
 mod tasks;
 
 use report::{Config, Group};
 
 /// The row groups, in report order.
-const GROUPS: &[fn(&Config) -> Group] = &[channels::group, tasks::group];
+const GROUPS: &[fn(&Config) -> Group] = &[
+    channels::group,
+    tasks::group,
+    select::group,
+    select::async_group,
+];
 
 fn main() {
     let cfg = match Config::from_args() {

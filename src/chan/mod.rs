@@ -20,8 +20,8 @@ mod core;
 mod error;
 mod future;
 mod iter;
-mod lock;
 pub mod local;
+mod lock;
 pub(crate) mod waiters;
 
 pub use error::{
