@@ -454,9 +454,14 @@ fn seed() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 =
         std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
     let n = NEXT.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+    // Miri's isolation has no wall clock; the counter alone still gives
+    // every thread its own sequence there.
+    #[cfg(not(miri))]
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
+    #[cfg(miri)]
+    let t = 0u64;
     (n ^ t.rotate_left(29)) | 1
 }
 
