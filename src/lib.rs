@@ -42,6 +42,31 @@
 //! [`RecvError`]. No value is ever lost or duplicated: each is received once,
 //! returned in an error, or dropped once with the channel.
 //!
+//! ## select
+//!
+//! [`select!`] waits on several channel operations and runs exactly one, as
+//! Go's `select`: uniformly at random among the ready ones, `default` only if
+//! none is ready at that moment, `Option` cases that are `None` never fire,
+//! and a send case that does not run keeps its value. [`select_blocking!`] is
+//! the same for threads; [`Select`] takes a number of cases known at run time.
+//!
+//! ```
+//! use std::time::Duration;
+//! let (jobs_tx, jobs) = subinterp::bounded::<u32>(4);
+//! let (quit_tx, quit) = subinterp::bounded::<()>(0);
+//! jobs_tx.try_send(7).unwrap();
+//! drop(quit_tx); // a closed channel's case is ready: it yields Err
+//! let mut done = 0;
+//! while done < 2 {
+//!     subinterp::select_biased_blocking! {
+//!         job = recv(&jobs) => assert_eq!(job, Ok(7)),
+//!         q = recv(&quit) => assert!(q.is_err()),
+//!         _ = recv(subinterp::after(Duration::from_secs(1))) => panic!("timed out"),
+//!     }
+//!     done += 1;
+//! }
+//! ```
+//!
 //! ## Subinterpreters and tasks
 //!
 //! An [`Interpreter`] is an isolated domain: its own thread, a single-threaded
@@ -72,6 +97,28 @@
 //!     sum
 //! });
 //! assert_eq!(total.unwrap(), 60);
+//! ```
+//!
+//! ## Transfer
+//!
+//! Values that cross from one interpreter to another go through the
+//! [`transfer`] layer: immutable values are shared zero-copy ([`transfer::Frozen`],
+//! `Arc`), uniquely owned ones are moved zero-copy (`Vec<u8>`, `String`),
+//! and interpreter-local graphs (`Rc`, `RefCell`) are deep-copied with their
+//! sharing kept. Transfer channels count which happened.
+//!
+//! ```
+//! use std::rc::Rc;
+//! let (tx, rx) = subinterp::transfer::unbounded::<Rc<Vec<u8>>>();
+//! let a = subinterp::Interpreter::new().unwrap();
+//! let b = subinterp::Interpreter::new().unwrap();
+//! a.spawn(move || async move {
+//!     tx.send(Rc::new(vec![1, 2, 3])).await.unwrap(); // deep-copied
+//! })
+//! .join_blocking()
+//! .unwrap();
+//! let len = b.call(move || rx.try_recv().unwrap().len()).unwrap();
+//! assert_eq!(len, 3);
 //! ```
 #![deny(unsafe_op_in_unsafe_fn)]
 #![warn(missing_docs, clippy::undocumented_unsafe_blocks)]

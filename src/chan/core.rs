@@ -485,13 +485,20 @@ impl Registration {
         self.waiter.as_ref().expect("registered without a waiter")
     }
 
-    /// The waiter for a new round, allocated once per operation and reused.
+    /// The waiter for a new round: taken from this thread's pool once per
+    /// operation, reused across its rounds, and given back when it ends.
     fn prepare(&mut self) -> &Arc<Waiter> {
-        let w = self
-            .waiter
-            .get_or_insert_with(|| Arc::new(Waiter::for_task()));
+        let w = self.waiter.get_or_insert_with(super::waiters::task_waiter);
         w.reset();
         w
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(w) = self.waiter.take() {
+            super::waiters::recycle_task_waiter(w);
+        }
     }
 }
 

@@ -201,6 +201,47 @@ pub(crate) fn with_thread_waiter<R>(f: impl FnOnce(&Arc<Waiter>) -> R) -> R {
     }
 }
 
+/// A task waiter, from this thread's pool when it has one.
+///
+/// Every `send().await`/`recv().await` that has to wait needs a waiter; tasks
+/// of one interpreter wait and finish on the same thread, so a small pool
+/// turns an allocation and a free per wait into two `Vec` operations.
+pub(crate) fn task_waiter() -> Arc<Waiter> {
+    #[cfg(not(loom))]
+    if let Some(w) = TASK_WAITERS
+        .try_with(|p| p.borrow_mut().pop())
+        .ok()
+        .flatten()
+    {
+        return w;
+    }
+    Arc::new(Waiter::for_task())
+}
+
+/// Gives a task waiter back to this thread's pool, unless a channel still
+/// holds it (then it is simply dropped when that reference goes).
+pub(crate) fn recycle_task_waiter(w: Arc<Waiter>) {
+    #[cfg(not(loom))]
+    if Arc::strong_count(&w) == 1 {
+        let _ = TASK_WAITERS.try_with(|p| {
+            let mut p = p.borrow_mut();
+            if p.len() < TASK_POOL {
+                p.push(w);
+            }
+        });
+    }
+    #[cfg(loom)]
+    drop(w);
+}
+
+#[cfg(not(loom))]
+const TASK_POOL: usize = 32;
+
+#[cfg(not(loom))]
+thread_local! {
+    static TASK_WAITERS: std::cell::RefCell<Vec<Arc<Waiter>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// One case of one waiter, queued in one channel.
 pub(crate) struct Entry {
     pub(crate) waiter: Arc<Waiter>,
