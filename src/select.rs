@@ -235,6 +235,7 @@ impl<T> sealed::Sealed for SendCase<'_, T> {}
 
 #[allow(private_interfaces)]
 impl<T> Case for RecvCase<'_, T> {
+    // SAFETY: the contract of `Case::take_deferred`: the caller holds this channel's lock.
     unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
         let Some(h) = self.rx.get() else { return };
         // SAFETY: the caller holds this channel's lock (this method's contract).
@@ -257,6 +258,7 @@ impl<T> Case for RecvCase<'_, T> {
         self.settle(r)
     }
 
+    // SAFETY: the contract of `Case::try_locked`: the caller holds this channel's lock.
     unsafe fn try_locked(&mut self) -> bool {
         let Some(rx) = self.rx.get() else {
             return false;
@@ -270,6 +272,7 @@ impl<T> Case for RecvCase<'_, T> {
         self.settle(r)
     }
 
+    // SAFETY: the contract of `Case::register_locked`: the caller holds this channel's lock.
     unsafe fn register_locked(
         &mut self,
         waiter: &Arc<Waiter>,
@@ -311,6 +314,7 @@ impl<T> Case for RecvCase<'_, T> {
 
 #[allow(private_interfaces)]
 impl<T> Case for SendCase<'_, T> {
+    // SAFETY: the contract of `Case::take_deferred`: the caller holds this channel's lock.
     unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
         let Some(h) = self.tx.get() else { return };
         // SAFETY: the caller holds this channel's lock (this method's contract).
@@ -333,6 +337,7 @@ impl<T> Case for SendCase<'_, T> {
         self.settle(r)
     }
 
+    // SAFETY: the contract of `Case::try_locked`: the caller holds this channel's lock.
     unsafe fn try_locked(&mut self) -> bool {
         let Some(tx) = self.tx.get() else {
             return false;
@@ -346,6 +351,7 @@ impl<T> Case for SendCase<'_, T> {
         self.settle(r)
     }
 
+    // SAFETY: the contract of `Case::register_locked`: the caller holds this channel's lock.
     unsafe fn register_locked(
         &mut self,
         waiter: &Arc<Waiter>,
@@ -860,10 +866,12 @@ macro_rules! delegate_case {
             fn try_now(&mut self) -> bool {
                 self.inner.try_now()
             }
+            // SAFETY: the contract of `Case::try_locked`: the caller holds this channel's lock.
             unsafe fn try_locked(&mut self) -> bool {
                 // SAFETY: forwarded from this method's contract.
                 unsafe { self.inner.try_locked() }
             }
+            // SAFETY: the contract of `Case::register_locked`: the caller holds this channel's lock.
             unsafe fn register_locked(
                 &mut self,
                 waiter: &Arc<Waiter>,
@@ -873,6 +881,7 @@ macro_rules! delegate_case {
                 // SAFETY: forwarded from this method's contract.
                 unsafe { self.inner.register_locked(waiter, index, waker) }
             }
+            // SAFETY: the contract of `Case::take_deferred`: the caller holds this channel's lock.
             unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
                 // SAFETY: forwarded from this method's contract.
                 unsafe { self.inner.take_deferred(out) }
