@@ -321,5 +321,7 @@ impl Deferred {
     }
 }
 
-/// The deferred work of one critical section; four fit without allocating.
-pub(crate) type DeferredList = smallvec::SmallVec<[Deferred; 4]>;
+/// The deferred work of one critical section. Most sections owe at most one
+/// wake-up, and the list is moved out of the lock on every unlock that owes
+/// any, so it stays small inline; a close that wakes many spills to the heap.
+pub(crate) type DeferredList = smallvec::SmallVec<[Deferred; 2]>;
