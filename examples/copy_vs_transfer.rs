@@ -1,19 +1,25 @@
-//! Copy against transfer: what it costs to send a value to another thread
-//! (the other side of an interpreter boundary) by sharing, moving and
-//! deep-copying it, beside `Vec<u8>::clone()` of the same bytes (a fresh
-//! allocation plus a memcpy: the physical limit of a deep copy).
+//! Copy against transfer: what it costs to send a value from one
+//! subinterpreter to another by sharing, moving and deep-copying it, beside
+//! `Vec<u8>::clone()` of the same bytes (a fresh allocation plus a memcpy:
+//! the physical limit of a deep copy).
 //!
 //! ```text
-//! cargo run --release --example copy_vs_transfer            # about 20 s
-//! cargo run --release --example copy_vs_transfer -- --quick # about 5 s
+//! cargo run --release --example copy_vs_transfer            # about 6 s
+//! cargo run --release --example copy_vs_transfer -- --quick # about 2 s
 //! cargo run --release --example copy_vs_transfer -- --default-malloc
 //! ```
 //!
-//! Every workload runs a *ring*: `IN_FLIGHT` values circulate between the
-//! main thread and an echo thread over two transfer channels, so each value
-//! crosses the boundary twice per round and the two sides work in parallel.
-//! A row reports the median over `RUNS` runs of the time per transfer (one
-//! crossing), and for copies the GB/s and the ratio to `Vec<u8>::clone()`.
+//! Two interpreters, `left` and `right`, each run one task of every
+//! workload: a *ring* where values circulate between the two tasks over two
+//! transfer channels (the async API: `send`, `send_copy`, `recv`), so each
+//! value crosses the boundary twice per round and the two interpreters work
+//! in parallel. Share and move keep 32 values in flight; copies up to 4 MiB
+//! of them (2 at 64 MiB: see `in_flight`), so that a row measures the
+//! transfer rather than one interpreter waking the other. Values are made
+//! on `left` (an `Rc` graph never leaves the interpreter that made it: only
+//! its copies cross). A row reports the median over 3 runs (1 with
+//! `--quick`) of the time per transfer (one crossing), and for copies the
+//! GB/s and the ratio to `Vec<u8>::clone()`.
 //!
 //! | workload | value | each crossing |
 //! |---|---|---|
@@ -23,21 +29,29 @@
 //! | send_copy | `Vec<u8>` sent with `send_copy(&v)` | deep copy, the sender keeps `v` |
 //! | deep_copy_graph | `Rc` DAG of 10,000 nodes, 2 shared children each | deep copy keeping the sharing |
 //!
-//! The "one thread" rows pack and unpack without a handoff: the cost of the
-//! copy itself, apart from the time the other thread takes to wake up.
-//! Under the table: what the transfer layer adds to a plain channel (an
-//! identity pack/unpack and the counting), and the global statistics.
+//! The "one interpreter" rows pack and unpack on `left` without a handoff:
+//! the cost of the copy itself, apart from the time the other interpreter
+//! takes to wake up. Under the table: each interpreter's
+//! [`InterpreterStats`](subinterp::InterpreterStats) (its `transfer` field
+//! counts what was packed there, so `left` + `right` = the two channels of
+//! every ring), what the transfer layer adds to a plain channel (an identity
+//! pack/unpack and the counting), and the global statistics.
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use subinterp::transfer::{self, Frozen, Packed, Transfer, TransferStats};
+use subinterp::transfer::{self, DeepCopy, Frozen, Packed, TransferStats};
+use subinterp::Interpreter;
 
 const SIZES: [usize; 4] = [64, 4 << 10, 1 << 20, 64 << 20];
-const IN_FLIGHT: usize = 2;
+/// Values in flight in a copying ring of `size`-byte values: up to 32 (and 4 MiB),
+/// so that a small row measures the transfer rather than one interpreter
+/// waking the other (~17 µs on a 2-vCPU VM); 2 at 64 MiB.
+fn in_flight(size: usize) -> usize {
+    ((4 << 20) / size).clamp(2, 32)
+}
 
 /// Wall time of one measurement, per transfer.
 type Cost = Duration;
@@ -67,45 +81,58 @@ fn tune_malloc() -> bool {
     false
 }
 
-/// Runs `rounds` rounds of the ring with the given values; returns the cost
-/// per crossing and the transfers counted by the two channels.
-fn ring<T: Transfer>(
-    values: Vec<T>,
+/// The two sides of every ring.
+struct Sides {
+    left: Interpreter,
+    right: Interpreter,
+}
+
+/// Runs `rounds` rounds of the ring: `make` builds the values on `left`,
+/// whose task sends them to `right`'s, which sends each back. Returns the
+/// cost per crossing and the transfers counted by the two channels.
+fn ring<T: DeepCopy>(
+    sides: &Sides,
+    make: impl FnOnce() -> Vec<T> + Send + 'static,
     rounds: usize,
     copy: bool,
-    forward: fn(&transfer::Sender<T>, T, bool),
 ) -> (Cost, TransferStats) {
-    let (to_tx, to_rx) = transfer::bounded::<T>(values.len());
-    let (back_tx, back_rx) = transfer::bounded::<T>(values.len());
-    let echo = thread::spawn(move || {
-        for v in to_rx.iter() {
-            forward(&back_tx, v, copy);
+    let (to_tx, to_rx) = transfer::bounded::<T>(32);
+    let (back_tx, back_rx) = transfer::bounded::<T>(32);
+    let echo = sides.right.spawn(move || async move {
+        while let Ok(v) = to_rx.recv().await {
+            forward(&back_tx, v, copy).await;
         }
         back_tx.stats()
     });
-    for v in values {
-        forward(&to_tx, v, copy);
-    }
-    let start = Instant::now();
-    for _ in 0..rounds {
-        let v = back_rx.recv_blocking().unwrap();
-        forward(&to_tx, v, copy);
-    }
-    let elapsed = start.elapsed();
-    let to_stats = to_tx.stats();
-    drop(to_tx);
-    while back_rx.recv_blocking().is_ok() {}
-    let back_stats = echo.join().unwrap();
+    let driver = sides.left.spawn(move || async move {
+        for v in make() {
+            forward(&to_tx, v, copy).await;
+        }
+        let start = Instant::now();
+        for _ in 0..rounds {
+            let v = back_rx.recv().await.expect("the echo task runs");
+            forward(&to_tx, v, copy).await;
+        }
+        let elapsed = start.elapsed();
+        let stats = to_tx.stats();
+        drop(to_tx); // ends the echo task's loop
+        while back_rx.recv().await.is_ok() {}
+        (elapsed, stats)
+    });
+    let (elapsed, to_stats) = driver.join_blocking().expect("driver task");
+    let back_stats = echo.join_blocking().expect("echo task");
     (elapsed / (2 * rounds) as u32, to_stats + back_stats)
 }
 
-/// Sends `v` on: moved/shared/copied as its type says, or as a deep copy.
-fn forward<T: transfer::DeepCopy>(tx: &transfer::Sender<T>, v: T, copy: bool) {
-    if copy {
-        tx.send_copy_blocking(&v).unwrap();
-    } else if tx.send_blocking(v).is_err() {
-        unreachable!("the ring is open while it runs");
-    }
+/// Sends `v` on: moved/shared/copied as its type says, or as a deep copy
+/// (`send_copy`; `v` is then dropped here).
+async fn forward<T: DeepCopy>(tx: &transfer::Sender<T>, v: T, copy: bool) {
+    let sent = if copy {
+        tx.send_copy(&v).await.is_ok()
+    } else {
+        tx.send(v).await.is_ok()
+    };
+    assert!(sent, "the ring is open while it runs");
 }
 
 /// A node of the DAG: a value and shared children.
@@ -207,7 +234,21 @@ fn main() {
     let budget: usize = if quick { 64 << 20 } else { 128 << 20 };
     let max_rounds = if quick { 2_000 } else { 4_000 };
     let global_before = transfer::global_stats();
+    let sides = Sides {
+        left: Interpreter::builder()
+            .name("left")
+            .build()
+            .expect("start left"),
+        right: Interpreter::builder()
+            .name("right")
+            .build()
+            .expect("start right"),
+    };
+    // Every ring's two channels, summed: left's and right's stats add up to it.
+    let mut channels = TransferStats::default();
     let mut rows = Vec::new();
+    // Deep copies packed by the one-interpreter rows (on left).
+    let mut local_copies = 0u64;
 
     for &size in &SIZES {
         let rounds = (budget / size).clamp(3, max_rounds);
@@ -230,7 +271,7 @@ fn main() {
             TransferStats::default(),
         );
 
-        let measure = |f: &dyn Fn() -> (Cost, TransferStats)| {
+        let mut measure = |f: &dyn Fn() -> (Cost, TransferStats)| {
             let mut stats = TransferStats::default();
             let per = median(
                 (0..runs)
@@ -241,44 +282,55 @@ fn main() {
                     })
                     .collect(),
             );
+            channels += stats;
             (per, stats)
         };
 
+        // Sharing and moving touch no bytes: 32 values in flight and the
+        // full count of rounds at every size, over zeroed buffers (`calloc`:
+        // untouched pages, so 32 × 64 MiB costs address space, not memory).
         let (per, st) = measure(&|| {
-            let values = (0..IN_FLIGHT)
-                .map(|_| Frozen::from(vec![1u8; size]))
-                .collect();
-            ring(values, rounds, false, forward::<Frozen<Vec<u8>>>)
+            let make = move || (0..32).map(|_| Frozen::from(vec![0u8; size])).collect();
+            ring(&sides, make, max_rounds, false)
         });
         push("share_frozen", per, None, st);
 
         let (per, st) = measure(&|| {
-            let values = (0..IN_FLIGHT).map(|_| vec![1u8; size]).collect();
-            ring(values, rounds, false, forward::<Vec<u8>>)
+            let make = move || (0..32).map(|_| vec![0u8; size]).collect();
+            ring::<Vec<u8>>(&sides, make, max_rounds, false)
         });
         push("move_vec", per, None, st);
 
         let (per, st) = measure(&|| {
-            let values = (0..IN_FLIGHT)
-                .map(|_| Rc::new(RefCell::new(vec![1u8; size])))
-                .collect();
-            ring(values, rounds, false, forward::<Rc<RefCell<Vec<u8>>>>)
+            let make = move || {
+                (0..in_flight(size))
+                    .map(|_| Rc::new(RefCell::new(vec![1u8; size])))
+                    .collect()
+            };
+            ring::<Rc<RefCell<Vec<u8>>>>(&sides, make, rounds, false)
         });
         push("deep_copy_flat", per, Some(size), st);
 
         let (per, st) = measure(&|| {
-            let values = (0..IN_FLIGHT).map(|_| vec![1u8; size]).collect();
-            ring(values, rounds, true, forward::<Vec<u8>>)
+            let make = move || (0..in_flight(size)).map(|_| vec![1u8; size]).collect();
+            ring::<Vec<u8>>(&sides, make, rounds, true)
         });
         push("send_copy", per, Some(size), st);
 
         let per = median(
             (0..runs)
-                .map(|_| local_copy_time(size, rounds * 2))
+                .map(|_| {
+                    let iters = rounds * 2;
+                    local_copies += iters as u64;
+                    sides
+                        .left
+                        .call(move || local_copy_time(size, iters))
+                        .unwrap()
+                })
                 .collect(),
         );
         push(
-            "deep_copy_flat, one thread (pack + unpack)",
+            "deep_copy_flat, one interpreter (pack + unpack)",
             per,
             Some(size),
             TransferStats::default(),
@@ -291,9 +343,10 @@ fn main() {
     let per = median(
         (0..runs)
             .map(|_| {
-                let values = (0..IN_FLIGHT).map(|_| dag(100, 100)).collect();
-                let (d, s) = ring(values, graph_rounds, false, forward::<Rc<GNode>>);
+                let make = || (0..2).map(|_| dag(100, 100)).collect();
+                let (d, s) = ring::<Rc<GNode>>(&sides, make, graph_rounds, false);
                 stats += s;
+                channels += s;
                 d
             })
             .collect(),
@@ -306,17 +359,24 @@ fn main() {
         clone: None,
         stats,
     });
-    // The same graph on one thread: pack, unpack, drop the copy.
-    let g = dag(100, 100);
-    let iters = if quick { 20 } else { 50 };
-    let start = Instant::now();
-    for _ in 0..iters {
-        black_box(Packed::copy(&g).unpack());
-    }
+    // The same graph on one interpreter: pack, unpack, drop the copy.
+    let iters: u32 = if quick { 20 } else { 50 };
+    local_copies += u64::from(iters);
+    let per = sides
+        .left
+        .call(move || {
+            let g = dag(100, 100);
+            let start = Instant::now();
+            for _ in 0..iters {
+                black_box(Packed::copy(&g).unpack());
+            }
+            start.elapsed() / iters
+        })
+        .unwrap();
     rows.push(Row {
-        workload: "deep_copy_graph, one thread (pack + unpack)",
+        workload: "deep_copy_graph, one interpreter (pack + unpack)",
         size: "10,001 nodes".into(),
-        per: start.elapsed() / iters,
+        per,
         bytes: None,
         clone: None,
         stats: TransferStats::default(),
@@ -349,7 +409,7 @@ fn main() {
     }
     println!(
         "\nratio to clone: GB/s relative to Vec<u8>::clone() of the same bytes. Transfers cross \
-         between two threads, {IN_FLIGHT} values in flight, {runs} run(s), median. \
+         between two interpreters, 32 values in flight for share and move, up to 4 MiB of them for copies (2 at 64 MiB), {runs} run(s), median. \
          malloc thresholds raised: {tuned}."
     );
 
@@ -394,9 +454,28 @@ fn main() {
     println!(
         "transfer layer cost, 64 B Vec<u8> try_send + try_recv on one thread: plain channel \
          {p:.1} ns, transfer channel {c:.1} ns (+{:.1} ns, {:.2}% of a 64 B move_vec crossing \
-         between threads, {move_64:.0} ns)",
+         between interpreters, {move_64:.0} ns)",
         c - p,
         (c - p) / move_64 * 100.0
+    );
+    // Each interpreter counts what was packed on it: left sends the values
+    // out, right sends them back, and the one-interpreter rows pack on left.
+    let (left, right) = (sides.left.stats(), sides.right.stats());
+    println!();
+    for (name, s) in [("left", &left), ("right", &right)] {
+        println!("interpreter {name}: {s}");
+    }
+    let extra = left.transfer + right.transfer - channels;
+    println!(
+        "left + right = the rings' channels ({} transfers) + the one-interpreter rows' {} \
+         deep copies: {}",
+        channels.transfers(),
+        local_copies,
+        if extra.transfers() == local_copies && extra.copied == local_copies {
+            "adds up"
+        } else {
+            "MISMATCH"
+        }
     );
     let g = transfer::global_stats() - global_before;
     println!(

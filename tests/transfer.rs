@@ -536,6 +536,78 @@ fn stats_add_up_per_channel_thread_and_globally() {
 }
 
 #[test]
+fn interpreter_stats_count_the_transfers_packed_there() {
+    use subinterp::Interpreter;
+    let global_before = transfer::global_stats();
+    let sender = Interpreter::builder().name("xfer-sender").build().unwrap();
+    let receiver = Interpreter::builder()
+        .name("xfer-receiver")
+        .build()
+        .unwrap();
+    type Msg = (Option<Frozen<[u8]>>, Vec<u8>, Option<Rc<RefCell<Vec<u8>>>>);
+    let (tx, rx) = transfer::bounded::<Msg>(1);
+    let sending = sender.spawn(move || async move {
+        let frozen: Frozen<[u8]> = Frozen::from(&[0u8; 64][..]);
+        tx.send((Some(frozen), vec![], None)).await.unwrap(); // moved (an empty Vec)
+        tx.send((None, vec![1; 100], None)).await.unwrap(); // moved
+        let local = Rc::new(RefCell::new(vec![2u8; 300]));
+        tx.send((None, vec![], Some(Rc::clone(&local))))
+            .await
+            .unwrap(); // copied: node + 300
+        tx.send_copy(&(None, vec![3u8; 10], None)).await.unwrap(); // copied: 10
+                                                                   // A second channel, of shared values only.
+        let (ftx, frx) = transfer::unbounded::<Frozen<[u8]>>();
+        ftx.try_send(Frozen::from(&[9u8; 8][..])).unwrap(); // shared
+        drop(frx.try_recv().unwrap());
+        let kept_len = local.borrow().len();
+        let channel = tx.stats();
+        drop(tx); // closes the channel: the receiver's loop ends
+        (kept_len, channel, ftx.stats())
+    });
+    let receiving = receiver.spawn(move || async move {
+        let mut bytes = 0;
+        let mut rcs = 0;
+        while let Ok((_, v, rc)) = rx.recv().await {
+            bytes += v.len();
+            if let Some(rc) = rc {
+                rc.borrow_mut().push(0); // the receiver's own copy
+                rcs += rc.borrow().len();
+            }
+            // Re-packing on the receiver counts there, not on the sender.
+            drop(Packed::new(v));
+        }
+        (bytes, rcs)
+    });
+    let (kept_len, channel, frozen_channel) = sending.join_blocking().unwrap();
+    assert_eq!(receiving.join_blocking().unwrap(), (110, 301));
+    assert_eq!(
+        kept_len, 300,
+        "the sender's Rc is untouched by the receiver"
+    );
+
+    let node = size_of::<RefCell<Vec<u8>>>() as u64;
+    assert_eq!(channel, stats(0, 2, 2, node + 300 + 10));
+    // The sender's interpreter: its two channels, and nothing else.
+    let on_sender = sender.stats().transfer;
+    assert_eq!(on_sender, channel + frozen_channel);
+    assert_eq!(on_sender, stats(1, 2, 2, node + 310));
+    // The receiver packed four `Packed::new(Vec<u8>)`: moves, no bytes.
+    assert_eq!(receiver.stats().transfer, stats(0, 4, 0, 0));
+    // The global snapshot holds both (other tests may run alongside).
+    let global = transfer::global_stats() - global_before;
+    let both = on_sender + receiver.stats().transfer;
+    assert!(global.shared >= both.shared && global.moved >= both.moved);
+    assert!(global.copied >= both.copied && global.bytes_copied >= both.bytes_copied);
+    // The stats survive shutdown.
+    sender.shutdown();
+    assert_eq!(sender.stats().transfer, on_sender);
+    assert!(sender
+        .stats()
+        .to_string()
+        .contains("transfers shared 1 moved 2 copied 2"));
+}
+
+#[test]
 fn send_copy_keeps_the_original_and_copies_the_bytes() {
     let v = vec![5u8; 4096];
     let (tx, rx) = transfer::bounded::<Vec<u8>>(1);

@@ -20,6 +20,7 @@ mod channels;
 mod report;
 mod select;
 mod tasks;
+mod transfer;
 
 use report::{Config, Group};
 
@@ -29,6 +30,7 @@ const GROUPS: &[fn(&Config) -> Group] = &[
     tasks::group,
     select::group,
     select::async_group,
+    transfer::group,
 ];
 
 fn main() {

@@ -120,12 +120,6 @@ impl Waiter {
         self.notified.store(true, Ordering::Release);
     }
 
-    fn unpark(&self) {
-        if let Some(t) = &self.thread {
-            t.unpark();
-        }
-    }
-
     /// True once a case fired or the waiter was notified.
     fn done(&self) -> bool {
         self.state.load(Ordering::Acquire) != WAITING || self.notified.load(Ordering::Acquire)
@@ -275,9 +269,14 @@ impl Entry {
     /// never woken twice, and a re-poll that finds it waiting stores a new one.
     #[inline]
     pub(crate) fn wake(&mut self) -> Deferred {
-        match self.waker.take() {
-            Some(w) => Deferred::Wake(w),
-            None => Deferred::Unpark(self.waiter.clone()),
+        match (self.waker.take(), &self.waiter.thread) {
+            (Some(w), _) => Deferred::Wake(w),
+            // The thread handle, not the waiter: holding a reference to the
+            // waiter until after the unlock would make its owner, woken
+            // already, see it shared and allocate a fresh one (measured: 4x
+            // slower buffered mpmc).
+            (None, Some(t)) => Deferred::Unpark(t.clone()),
+            (None, None) => Deferred::Nothing,
         }
     }
 
@@ -303,18 +302,21 @@ impl Entry {
 /// channel would spin forever. Unparking a thread is a syscall: doing it after
 /// the unlock also keeps the critical section short. (tokio's `WakeList`.)
 pub(crate) enum Deferred {
-    /// Unpark the waiter's thread.
-    Unpark(Arc<Waiter>),
+    /// Unpark a waiting thread.
+    Unpark(Thread),
     /// Wake a task.
     Wake(Waker),
     /// Drop a waker.
     Drop(Waker),
+    /// A task entry whose waker was already taken.
+    Nothing,
 }
 
 impl Deferred {
     pub(crate) fn run(self) {
         match self {
-            Deferred::Unpark(w) => w.unpark(),
+            Deferred::Unpark(t) => t.unpark(),
+            Deferred::Nothing => {}
             Deferred::Wake(w) => w.wake(),
             Deferred::Drop(w) => drop(w),
         }

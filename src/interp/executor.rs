@@ -249,10 +249,21 @@ pub(crate) struct Shared {
     pub(crate) monitor: Option<std::sync::Arc<Monitor>>,
     /// The runtime this interpreter belongs to, for `Runtime::current()`.
     pub(crate) runtime: std::sync::OnceLock<std::sync::Weak<super::runtime::RtInner>>,
+    /// The transfer counters of the interpreter's thread, and what they held
+    /// when the interpreter started on it (a `block_on` executor runs on a
+    /// thread that may have transferred before).
+    pub(crate) transfer: (
+        crate::transfer::ThreadCounter,
+        crate::transfer::TransferStats,
+    ),
 }
 
 impl Shared {
+    /// Called on the interpreter's own thread: it takes that thread's
+    /// transfer counters.
     pub(crate) fn new(id: usize, name: String, monitor: Option<std::sync::Arc<Monitor>>) -> Shared {
+        let counter = crate::transfer::thread_counter();
+        let baseline = counter.snapshot();
         Shared {
             id,
             name,
@@ -263,6 +274,7 @@ impl Shared {
             timers: std::sync::atomic::AtomicUsize::new(0),
             monitor,
             runtime: std::sync::OnceLock::new(),
+            transfer: (counter, baseline),
         }
     }
 

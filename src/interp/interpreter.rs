@@ -318,13 +318,45 @@ impl Interpreter {
         self.owner.stop();
     }
 
-    /// A snapshot of this interpreter's counters.
+    /// A snapshot of this interpreter's counters, its
+    /// [transfers](crate::transfer) included: `stats().transfer` counts the
+    /// values packed on this interpreter's thread (sends on transfer
+    /// channels from its tasks, [`Packed`](crate::transfer::Packed) values
+    /// made there), by mode, with the bytes deep-copied.
     ///
     /// ```
     /// let interp = subinterp::Interpreter::new().unwrap();
     /// interp.call(|| ()).unwrap();
     /// let s = interp.stats();
     /// assert_eq!((s.spawned, s.completed, s.live), (1, 1, 0));
+    /// ```
+    ///
+    /// Transfers count on the interpreter that packs them, the sender's:
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use subinterp::transfer::{self, TransferStats};
+    ///
+    /// let (a, b) = (subinterp::Interpreter::new().unwrap(), subinterp::Interpreter::new().unwrap());
+    /// let (tx, rx) = transfer::bounded::<Rc<RefCell<Vec<u8>>>>(1);
+    /// let sender = a.spawn(move || async move {
+    ///     let local = Rc::new(RefCell::new(vec![0u8; 1000])); // interpreter-local
+    ///     tx.send(local).await.unwrap(); // deep-copied here, on `a`
+    ///     tx.send_copy(&Rc::new(RefCell::new(vec![1u8; 24]))).await.unwrap();
+    /// });
+    /// let receiver = b.spawn(move || async move {
+    ///     let first = rx.recv().await.unwrap(); // rebuilt here, on `b`
+    ///     let second = rx.recv().await.unwrap();
+    ///     let len = first.borrow().len() + second.borrow().len();
+    ///     len
+    /// });
+    /// sender.join_blocking().unwrap();
+    /// assert_eq!(receiver.join_blocking().unwrap(), 1024);
+    ///
+    /// let vec_header = std::mem::size_of::<RefCell<Vec<u8>>>() as u64; // each Rc node's contents
+    /// let expect = TransferStats { copied: 2, bytes_copied: 1024 + 2 * vec_header, ..Default::default() };
+    /// assert_eq!(a.stats().transfer, expect);
+    /// assert_eq!(b.stats().transfer, TransferStats::default()); // receiving packs nothing
     /// ```
     pub fn stats(&self) -> InterpreterStats {
         self.owner.shared.stats()
@@ -357,6 +389,7 @@ impl Shared {
             remote_wakes: get(&c.remote_wakes),
             parked: Duration::from_nanos(get(&c.parked_nanos)),
             timers_fired: get(&c.timers_fired),
+            transfer: self.transfer.0.snapshot() - self.transfer.1,
         }
     }
 }
@@ -405,6 +438,14 @@ pub struct InterpreterStats {
     pub parked: Duration,
     /// Timers (sleeps, `after`, `tick`) that fired.
     pub timers_fired: u64,
+    /// Transfers packed on this interpreter's thread since it started: each
+    /// value sent on a [transfer channel](crate::transfer) from one of its
+    /// tasks (counted when the send succeeds), and each
+    /// [`Packed`](crate::transfer::Packed) made there. A transfer counts on
+    /// the sending interpreter; unpacking on the receiver counts nothing.
+    /// The sum over all interpreters (and other threads) is
+    /// [`transfer::global_stats`](crate::transfer::global_stats).
+    pub transfer: crate::transfer::TransferStats,
 }
 
 impl fmt::Display for InterpreterStats {
@@ -412,7 +453,8 @@ impl fmt::Display for InterpreterStats {
         write!(
             f,
             "spawned {} live {} completed {} panicked {} cancelled {} | polls {} | wakes local {} \
-             remote {} | parked {:.1} ms | timers {}",
+             remote {} | parked {:.1} ms | timers {} | transfers shared {} moved {} copied {} \
+             ({} bytes copied)",
             self.spawned,
             self.live,
             self.completed,
@@ -422,7 +464,11 @@ impl fmt::Display for InterpreterStats {
             self.local_wakes,
             self.remote_wakes,
             self.parked.as_secs_f64() * 1e3,
-            self.timers_fired
+            self.timers_fired,
+            self.transfer.shared,
+            self.transfer.moved,
+            self.transfer.copied,
+            self.transfer.bytes_copied
         )
     }
 }

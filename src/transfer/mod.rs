@@ -174,7 +174,6 @@ pub use channel::{
 };
 pub use frozen::Frozen;
 pub use stats::{global_stats, thread_stats, TransferStats};
-#[allow(unused_imports)]
 pub(crate) use stats::{thread_counter, ThreadCounter};
 
 /// `#[derive(Transfer)]`: implements [`Transfer`] and [`DeepCopy`] field by

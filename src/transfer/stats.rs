@@ -200,14 +200,12 @@ pub(crate) struct ThreadCounter(Arc<Counters>);
 
 impl ThreadCounter {
     /// What this thread has packed so far.
-    #[allow(dead_code)]
     pub(crate) fn snapshot(&self) -> TransferStats {
         self.0.snapshot()
     }
 }
 
 /// The current thread's counter handle (see [`ThreadCounter`]).
-#[allow(dead_code)]
 pub(crate) fn thread_counter() -> ThreadCounter {
     SLOT.with(|slot| ThreadCounter(Arc::clone(slot.get())))
 }

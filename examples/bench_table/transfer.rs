@@ -1,0 +1,436 @@
+//! Row group "transfer": BENCH.md's transfer workloads (copy against
+//! transfer) across two interpreters, beside `Vec<u8>::clone()` of the same
+//! bytes measured in the same run (a fresh allocation plus a memcpy: the
+//! physical limit of a deep copy).
+//!
+//! Each workload is a ring: values made on interpreter `left` circulate
+//! between a task on `left` and a task on `right` over two transfer
+//! channels (async `send`/`send_copy`/`recv`); one row is the time per
+//! crossing. Up to 32 values are in flight, so that a row measures the
+//! transfer rather than one interpreter waking the other (a wake costs
+//! ~17 µs on these machines): share_frozen and move_vec keep 32 at every
+//! size (zeroed, untouched buffers), the copies keep up to 4 MiB (2 at
+//! 64 MiB).
+//!
+//! The bars (BENCH.md, issue 5): share_frozen ≈ move_vec at 64 B and 64 MiB;
+//! deep_copy_flat ≥ 0.8× the GB/s of `Vec<u8>::clone()` at 1 MiB and 64 MiB
+//! (the `bar` column: time ≤ 1.25× clone's); deep_copy_graph < 1 ms.
+
+use crate::report::{progress, Cell, Class, Config, Group, Row};
+use std::cell::RefCell;
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+use subinterp::transfer::{self, DeepCopy, Frozen, Packed};
+use subinterp::Interpreter;
+
+const GROUP: &str = "transfer";
+const CLONE: &str = "Vec<u8>::clone()";
+const SIZES: [usize; 4] = [64, 4 << 10, 1 << 20, 64 << 20];
+const WORKLOADS: [&str; 4] = ["share_frozen", "move_vec", "deep_copy_flat", "send_copy"];
+const GRAPH_ROW: &str = "deep_copy_graph/10,001 nodes";
+
+static COPY_BAR: Class = Class {
+    name: "deep_copy_flat vs clone",
+    description: "deep_copy_flat at 1 MiB and 64 MiB: at least 0.8x the GB/s of \
+                  Vec<u8>::clone() of the same bytes, i.e. at most 1.25x its time",
+    cell_max_vs_reference: 1.25,
+    geomean_bars: &[(CLONE, 1.25)],
+};
+
+/// glibc returns a freed buffer of 128 KiB or more to the kernel when its
+/// heap top grows past a threshold, and a buffer freed by the *other*
+/// interpreter's thread (as every transferred copy is) defeats glibc's
+/// adaptive thresholds: each 1 MiB copy then page-faults its way in afresh.
+/// This group raises both thresholds (`mallopt`) before it measures, for
+/// `clone()` and the transfers alike, so that the rows compare copying, not
+/// the kernel (as `examples/copy_vs_transfer.rs` does). It runs last, so the
+/// other groups keep glibc's defaults. The environment variable
+/// `SUBINTERP_BENCH_DEFAULT_MALLOC` (any value) skips it.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_malloc() -> bool {
+    extern "C" {
+        fn mallopt(param: i32, value: i32) -> i32;
+    }
+    const M_TRIM_THRESHOLD: i32 = -1;
+    const M_MMAP_THRESHOLD: i32 = -3;
+    // SAFETY: mallopt only sets allocator parameters, with values glibc
+    // documents as valid (a trim threshold of 1 GiB; an mmap threshold of
+    // 32 MiB, the maximum); glibc serializes it with allocations.
+    unsafe { mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_malloc() -> bool {
+    false
+}
+
+/// The two sides of every ring.
+struct Sides {
+    left: Interpreter,
+    right: Interpreter,
+}
+
+/// Sends `v` on as its type says, or as a deep copy (`send_copy`).
+async fn forward<T: DeepCopy>(tx: &transfer::Sender<T>, v: T, copy: bool) {
+    let sent = if copy {
+        tx.send_copy(&v).await.is_ok()
+    } else {
+        tx.send(v).await.is_ok()
+    };
+    assert!(sent, "the ring is open while it runs");
+}
+
+/// `rounds` crossings each way of the values `make` builds on `left`:
+/// returns the wall time per crossing.
+fn ring<T: DeepCopy>(
+    sides: &Sides,
+    make: impl FnOnce() -> Vec<T> + Send + 'static,
+    rounds: usize,
+    copy: bool,
+) -> Duration {
+    let (to_tx, to_rx) = transfer::bounded::<T>(32);
+    let (back_tx, back_rx) = transfer::bounded::<T>(32);
+    let echo = sides.right.spawn(move || async move {
+        while let Ok(v) = to_rx.recv().await {
+            forward(&back_tx, v, copy).await;
+        }
+    });
+    let driver = sides.left.spawn(move || async move {
+        for v in make() {
+            forward(&to_tx, v, copy).await;
+        }
+        let start = Instant::now();
+        for _ in 0..rounds {
+            let v = back_rx.recv().await.expect("the echo task runs");
+            forward(&to_tx, v, copy).await;
+        }
+        let elapsed = start.elapsed();
+        drop(to_tx);
+        while back_rx.recv().await.is_ok() {}
+        elapsed
+    });
+    let elapsed = driver.join_blocking().expect("driver task");
+    echo.join_blocking().expect("echo task");
+    elapsed / (2 * rounds) as u32
+}
+
+fn clone_time(size: usize, iters: usize) -> Duration {
+    let v = vec![1u8; size];
+    let start = Instant::now();
+    for _ in 0..iters {
+        black_box(black_box(&v).clone());
+    }
+    start.elapsed() / iters as u32
+}
+
+/// A node of the DAG: a value and shared children.
+#[derive(subinterp::Transfer)]
+struct GNode {
+    value: u64,
+    children: Vec<Rc<GNode>>,
+}
+
+/// A root over `depth` layers of `width` nodes; each node has two children
+/// in the next layer, each child shared by two parents.
+fn dag(width: usize, depth: usize) -> Rc<GNode> {
+    let leaf = |i: usize| {
+        Rc::new(GNode {
+            value: i as u64,
+            children: vec![],
+        })
+    };
+    let mut layer: Vec<Rc<GNode>> = (0..width).map(leaf).collect();
+    for d in 1..depth {
+        layer = (0..width)
+            .map(|i| {
+                Rc::new(GNode {
+                    value: (d * width + i) as u64,
+                    children: vec![Rc::clone(&layer[i]), Rc::clone(&layer[(i + 1) % width])],
+                })
+            })
+            .collect();
+    }
+    Rc::new(GNode {
+        value: u64::MAX,
+        children: layer,
+    })
+}
+
+fn median(mut xs: Vec<Duration>) -> Duration {
+    xs.sort();
+    xs[xs.len() / 2]
+}
+
+fn cell(d: Duration) -> Option<Cell> {
+    Some(Cell {
+        ns: d.as_nanos() as f64,
+        reduced: false,
+    })
+}
+
+fn fmt_size(s: usize) -> String {
+    match s {
+        s if s >= 1 << 20 => format!("{} MiB", s >> 20),
+        s if s >= 1 << 10 => format!("{} KiB", s >> 10),
+        s => format!("{s} B"),
+    }
+}
+
+fn fmt_time(d: Duration) -> String {
+    let ns = d.as_nanos() as f64;
+    if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e4 {
+        format!("{:.1} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn gbps(bytes: usize, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64() / 1e9
+}
+
+pub fn group(cfg: &Config) -> Group {
+    let any_row = SIZES.iter().any(|&s| {
+        WORKLOADS
+            .iter()
+            .any(|w| cfg.wants(GROUP, &format!("{w}/{}", fmt_size(s))))
+    }) || cfg.wants(GROUP, GRAPH_ROW);
+    if !any_row {
+        return Group {
+            name: GROUP,
+            title: String::new(),
+            notes: String::new(),
+            columns: vec!["subinterp", CLONE],
+            reference: Some(CLONE),
+            unit: "ns",
+            rows: Vec::new(),
+        };
+    }
+    let tuned = std::env::var_os("SUBINTERP_BENCH_DEFAULT_MALLOC").is_none() && tune_malloc();
+    let sides = Sides {
+        left: Interpreter::builder()
+            .name("left")
+            .build()
+            .expect("start left"),
+        right: Interpreter::builder()
+            .name("right")
+            .build()
+            .expect("start right"),
+    };
+    // Bytes crossing per timed run, and the cap on rounds: a 64 MiB row
+    // runs a few rounds, a 64 B row a few thousand.
+    let (budget, max_rounds) = if cfg.quick {
+        (128usize << 20, 2_000)
+    } else {
+        (256 << 20, 4_000)
+    };
+    let runs = cfg.runs;
+    let mut rows = Vec::new();
+    let mut details = String::new();
+    let _ = writeln!(
+        details,
+        "| workload | size | ns/transfer | GB/s | clone GB/s | ratio to clone (GB/s) |\n\
+         |---|---|---:|---:|---:|---:|"
+    );
+    // (workload, size) -> time, for the bars.
+    let mut times: Vec<(&str, usize, Duration)> = Vec::new();
+
+    for &size in &SIZES {
+        let rounds = (budget / size).clamp(3, max_rounds);
+        let in_flight = ((4 << 20) / size).clamp(2, 32);
+        let label = fmt_size(size);
+        let wanted: Vec<&str> = WORKLOADS
+            .into_iter()
+            .filter(|w| cfg.wants(GROUP, &format!("{w}/{label}")))
+            .collect();
+        if wanted.is_empty() {
+            continue;
+        }
+        clone_time(size, 3); // warm-up
+        let clone = median((0..runs).map(|_| clone_time(size, rounds)).collect());
+        for workload in wanted {
+            // Sharing and moving copy no bytes: they run the full count of
+            // rounds at every size.
+            let rounds = match workload {
+                "share_frozen" | "move_vec" => max_rounds,
+                _ => rounds,
+            };
+            let one = || match workload {
+                // 32 in flight at every size: the buffers are zeroed
+                // (`calloc`: untouched pages) and never read, so 64 MiB ones
+                // cost address space, not memory.
+                "share_frozen" => {
+                    let make = move || (0..32).map(|_| Frozen::from(vec![0u8; size])).collect();
+                    ring::<Frozen<Vec<u8>>>(&sides, make, rounds, false)
+                }
+                "move_vec" => {
+                    let make = move || (0..32).map(|_| vec![0u8; size]).collect();
+                    ring::<Vec<u8>>(&sides, make, rounds, false)
+                }
+                "deep_copy_flat" => {
+                    let make = move || {
+                        (0..in_flight)
+                            .map(|_| Rc::new(RefCell::new(vec![1u8; size])))
+                            .collect()
+                    };
+                    ring::<Rc<RefCell<Vec<u8>>>>(&sides, make, rounds, false)
+                }
+                _ => {
+                    let make = move || (0..in_flight).map(|_| vec![1u8; size]).collect();
+                    ring::<Vec<u8>>(&sides, make, rounds, true)
+                }
+            };
+            // One untimed run first: the first buffers of a size page-fault
+            // their way in, and `--quick` times a single run.
+            one();
+            let t = median((0..runs).map(|_| one()).collect());
+            let name = format!("{workload}/{label}");
+            let copies = matches!(workload, "deep_copy_flat" | "send_copy");
+            let class = (workload == "deep_copy_flat" && size >= 1 << 20).then_some(&COPY_BAR);
+            let row = Row {
+                name: name.clone(),
+                class,
+                cells: vec![cell(t), cell(clone)],
+            };
+            progress(cfg, &format!("{GROUP}/{name}"), row.cells[0]);
+            rows.push(row);
+            times.push((workload, size, t));
+            let (gb, cgb) = (gbps(size, t), gbps(size, clone));
+            let _ = writeln!(
+                details,
+                "| {workload} | {label} | {} | {} | {cgb:.2} | {} |",
+                fmt_time(t),
+                if copies {
+                    format!("{gb:.2}")
+                } else {
+                    "–".into()
+                },
+                if copies {
+                    format!("{:.2}x", gb / cgb)
+                } else {
+                    "–".into()
+                },
+            );
+        }
+    }
+
+    let mut graph = None;
+    if cfg.wants(GROUP, GRAPH_ROW) {
+        let rounds = if cfg.quick { 20 } else { 50 };
+        let t = median(
+            (0..runs)
+                .map(|_| {
+                    let make = || (0..2).map(|_| dag(100, 100)).collect();
+                    ring::<Rc<GNode>>(&sides, make, rounds, false)
+                })
+                .collect(),
+        );
+        // The same copy on one interpreter, split: pack, unpack, drop.
+        let iters: u32 = if cfg.quick { 10 } else { 30 };
+        let split = sides
+            .left
+            .call(move || {
+                let g = dag(100, 100);
+                let (mut pack, mut unpack, mut drop_) =
+                    (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+                for _ in 0..iters {
+                    let t0 = Instant::now();
+                    let p = Packed::copy(&g);
+                    let t1 = Instant::now();
+                    let copy = p.unpack();
+                    let t2 = Instant::now();
+                    drop(black_box(copy));
+                    let t3 = Instant::now();
+                    pack += t1 - t0;
+                    unpack += t2 - t1;
+                    drop_ += t3 - t2;
+                }
+                (pack / iters, unpack / iters, drop_ / iters)
+            })
+            .expect("graph split");
+        let row = Row {
+            name: GRAPH_ROW.into(),
+            class: None,
+            cells: vec![cell(t), None],
+        };
+        progress(cfg, &format!("{GROUP}/{}", row.name), row.cells[0]);
+        rows.push(row);
+        let _ = writeln!(
+            details,
+            "| deep_copy_graph | 10,001 nodes | {} | – | – | – |",
+            fmt_time(t)
+        );
+        graph = Some((t, split));
+    }
+
+    // The bars that are not "ours against a column".
+    let find = |w: &str, s: usize| times.iter().find(|x| x.0 == w && x.1 == s).map(|x| x.2);
+    let mut bars = String::new();
+    for size in [64, 64 << 20] {
+        if let (Some(s), Some(m)) = (find("share_frozen", size), find("move_vec", size)) {
+            let r = s.as_secs_f64() / m.as_secs_f64();
+            // Both are O(1); "the same within noise": within 1.5x either way
+            // (a wake between interpreters varies by more than that alone).
+            let ok = (1.0 / 1.5..=1.5).contains(&r);
+            let _ = writeln!(
+                bars,
+                "- share_frozen ≈ move_vec at {}: {} vs {} ({r:.2}x): {}",
+                fmt_size(size),
+                fmt_time(s),
+                fmt_time(m),
+                if ok { "met" } else { "**MISSED**" }
+            );
+        }
+    }
+    for size in [1 << 20, 64 << 20] {
+        if let (Some(d), Some(row)) = (
+            find("deep_copy_flat", size),
+            rows.iter()
+                .find(|r| r.name == format!("deep_copy_flat/{}", fmt_size(size))),
+        ) {
+            let clone = Duration::from_nanos(row.cells[1].map_or(0.0, |c| c.ns) as u64);
+            let r = gbps(size, d) / gbps(size, clone);
+            let _ = writeln!(
+                bars,
+                "- deep_copy_flat ≥ 0.8x clone GB/s at {}: {r:.2}x: {}",
+                fmt_size(size),
+                if r >= 0.8 { "met" } else { "**MISSED**" }
+            );
+        }
+    }
+    if let Some((t, (pack, unpack, drop_))) = graph {
+        let _ =
+            writeln!(
+            bars,
+            "- deep_copy_graph < 1 ms: {}: {} (one interpreter, no handoff: pack {}, unpack {}, \
+             drop of the copy {})",
+            fmt_time(t),
+            if t < Duration::from_millis(1) { "met" } else { "**MISSED**" },
+            fmt_time(pack),
+            fmt_time(unpack),
+            fmt_time(drop_),
+        );
+    }
+
+    Group {
+        name: GROUP,
+        title: "Transfer workloads: copy against transfer, across two interpreters".into(),
+        notes: format!(
+            "A task on interpreter `left` and one on `right` pass values over two transfer \
+             channels (async API); ns per crossing, median of {runs} run(s). The clone column is \
+             `Vec<u8>::clone()` of the same bytes, from this run; `ratio` = our time / clone's \
+             (below 1.0 for share and move: no bytes are copied). 32 values in flight for share \
+             and move, up to 4 MiB of them for copies (2 at 64 MiB). deep_copy_graph: an Rc DAG of 100 layers × 100 nodes (each child \
+             shared by two parents) under one root. malloc thresholds raised (see \
+             `tune_malloc`): {tuned}.\n\n{details}\n**Bars**\n\n{bars}"
+        ),
+        columns: vec!["subinterp", CLONE],
+        reference: Some(CLONE),
+        unit: "ns",
+        rows,
+    }
+}
