@@ -6,6 +6,7 @@
 //! `cargo bench --bench tasks`
 
 #[path = "../examples/bench_table/task_peers.rs"]
+#[macro_use]
 mod task_peers;
 
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -46,38 +47,6 @@ fn bench(c: &mut Criterion, name: &str, run: impl Fn(usize, u64) -> Option<Durat
 
 fn repeat(iters: u64, mut f: impl FnMut() -> Duration) -> Duration {
     (0..iters).map(|_| f()).sum()
-}
-
-macro_rules! by_column {
-    ($col:expr, $workers:expr, |$e:ident, $C:ident| $body:expr) => {
-        match $col {
-            0 => {
-                let $e = SubExec::new($workers);
-                type $C = SubCh;
-                $body
-            }
-            1 => {
-                let $e = TokioCt::new($workers);
-                type $C = TokioCh;
-                $body
-            }
-            2 => {
-                let $e = TokioCt::new($workers);
-                type $C = KanalCh;
-                $body
-            }
-            3 => {
-                let $e = TokioMt::new($workers);
-                type $C = TokioCh;
-                $body
-            }
-            _ => {
-                let $e = TokioMt::new($workers);
-                type $C = KanalCh;
-                $body
-            }
-        }
-    };
 }
 
 fn tasks(c: &mut Criterion) {

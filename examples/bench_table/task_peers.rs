@@ -486,3 +486,37 @@ pub async fn yield_once() {
     })
     .await
 }
+
+/// Runs a generic workload on the executor and channels of column `col`
+/// (shared by `bench_table` and `benches/tasks.rs`).
+macro_rules! by_column {
+    ($col:expr, $workers:expr, |$e:ident, $C:ident| $body:expr) => {
+        match $col {
+            0 => {
+                let $e = SubExec::new($workers);
+                type $C = SubCh;
+                $body
+            }
+            1 => {
+                let $e = TokioCt::new($workers);
+                type $C = TokioCh;
+                $body
+            }
+            2 => {
+                let $e = TokioCt::new($workers);
+                type $C = KanalCh;
+                $body
+            }
+            3 => {
+                let $e = TokioMt::new($workers);
+                type $C = TokioCh;
+                $body
+            }
+            _ => {
+                let $e = TokioMt::new($workers);
+                type $C = KanalCh;
+                $body
+            }
+        }
+    };
+}

@@ -3,6 +3,7 @@
 //! channels and with kanal's async channels.
 
 #[path = "task_peers.rs"]
+#[macro_use]
 mod task_peers;
 
 use crate::report::{measure, progress, Cell, Class, Config, Group, Row, BEST_PEER};
@@ -61,39 +62,6 @@ fn row(
         class,
         cells,
     });
-}
-
-/// Runs a generic workload on the executor and channels of column `col`.
-macro_rules! by_column {
-    ($col:expr, $workers:expr, |$e:ident, $C:ident| $body:expr) => {
-        match $col {
-            0 => {
-                let $e = SubExec::new($workers);
-                type $C = SubCh;
-                $body
-            }
-            1 => {
-                let $e = TokioCt::new($workers);
-                type $C = TokioCh;
-                $body
-            }
-            2 => {
-                let $e = TokioCt::new($workers);
-                type $C = KanalCh;
-                $body
-            }
-            3 => {
-                let $e = TokioMt::new($workers);
-                type $C = TokioCh;
-                $body
-            }
-            _ => {
-                let $e = TokioMt::new($workers);
-                type $C = KanalCh;
-                $body
-            }
-        }
-    };
 }
 
 /// The memory probe runs in a fresh process per column, so that memory freed
