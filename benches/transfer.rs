@@ -10,6 +10,9 @@
 //! is one crossing. `examples/copy_vs_transfer.rs` prints the same rows as a
 //! table with the ratio to `clone()`.
 
+#[path = "../examples/bench_table/transfer_work.rs"]
+mod transfer_work;
+
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::rc::Rc;
@@ -18,8 +21,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use subinterp::transfer::{self, DeepCopy, Frozen};
+use transfer_work::{dag, SIZES};
 
-const SIZES: [usize; 4] = [64, 4 << 10, 1 << 20, 64 << 20];
 const IN_FLIGHT: usize = 2;
 
 /// Sends `v` on, as its type says or as a deep copy.
@@ -55,39 +58,6 @@ fn ring<T: DeepCopy>(values: Vec<T>, crossings: u64, copy: bool) -> Duration {
     echo.join().unwrap();
     // Per crossing: two per round.
     elapsed * crossings as u32 / (2 * rounds) as u32
-}
-
-#[derive(subinterp::Transfer)]
-struct GNode {
-    value: u64,
-    children: Vec<Rc<GNode>>,
-}
-
-/// A layered DAG of `width × depth` nodes (plus a root); each node has two
-/// children in the next layer, each shared by two parents.
-fn dag(width: usize, depth: usize) -> Rc<GNode> {
-    let mut layer: Vec<Rc<GNode>> = (0..width)
-        .map(|i| {
-            Rc::new(GNode {
-                value: i as u64,
-                children: vec![],
-            })
-        })
-        .collect();
-    for d in 1..depth {
-        layer = (0..width)
-            .map(|i| {
-                Rc::new(GNode {
-                    value: (d * width + i) as u64,
-                    children: vec![Rc::clone(&layer[i]), Rc::clone(&layer[(i + 1) % width])],
-                })
-            })
-            .collect();
-    }
-    Rc::new(GNode {
-        value: u64::MAX,
-        children: layer,
-    })
 }
 
 /// Raises glibc's trim and mmap thresholds, for `clone()` and the transfers

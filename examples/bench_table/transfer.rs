@@ -16,18 +16,21 @@
 //! deep_copy_flat ≥ 0.8× the GB/s of `Vec<u8>::clone()` at 1 MiB and 64 MiB
 //! (the `bar` column: time ≤ 1.25× clone's); deep_copy_graph < 1 ms.
 
+#[path = "transfer_work.rs"]
+mod transfer_work;
+
 use crate::report::{progress, Cell, Class, Config, Group, Row};
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
-use subinterp::transfer::{self, DeepCopy, Frozen, Packed};
+use subinterp::transfer::{Frozen, Packed};
 use subinterp::Interpreter;
+use transfer_work::*;
 
 const GROUP: &str = "transfer";
 const CLONE: &str = "Vec<u8>::clone()";
-const SIZES: [usize; 4] = [64, 4 << 10, 1 << 20, 64 << 20];
 const WORKLOADS: [&str; 4] = ["share_frozen", "move_vec", "deep_copy_flat", "send_copy"];
 const GRAPH_ROW: &str = "deep_copy_graph/10,001 nodes";
 
@@ -39,83 +42,6 @@ static COPY_BAR: Class = Class {
     geomean_bars: &[(CLONE, 1.25)],
 };
 
-/// glibc returns a freed buffer of 128 KiB or more to the kernel when its
-/// heap top grows past a threshold, and a buffer freed by the *other*
-/// interpreter's thread (as every transferred copy is) defeats glibc's
-/// adaptive thresholds: each 1 MiB copy then page-faults its way in afresh.
-/// This group raises both thresholds (`mallopt`) before it measures, for
-/// `clone()` and the transfers alike, so that the rows compare copying, not
-/// the kernel (as `examples/copy_vs_transfer.rs` does). It runs last, so the
-/// other groups keep glibc's defaults. The environment variable
-/// `SUBINTERP_BENCH_DEFAULT_MALLOC` (any value) skips it.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn tune_malloc() -> bool {
-    extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    const M_TRIM_THRESHOLD: i32 = -1;
-    const M_MMAP_THRESHOLD: i32 = -3;
-    // SAFETY: mallopt only sets allocator parameters, with values glibc
-    // documents as valid (a trim threshold of 1 GiB; an mmap threshold of
-    // 32 MiB, the maximum); glibc serializes it with allocations.
-    unsafe { mallopt(M_TRIM_THRESHOLD, 1 << 30) == 1 && mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 }
-}
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn tune_malloc() -> bool {
-    false
-}
-
-/// The two sides of every ring.
-struct Sides {
-    left: Interpreter,
-    right: Interpreter,
-}
-
-/// Sends `v` on as its type says, or as a deep copy (`send_copy`).
-async fn forward<T: DeepCopy>(tx: &transfer::Sender<T>, v: T, copy: bool) {
-    let sent = if copy {
-        tx.send_copy(&v).await.is_ok()
-    } else {
-        tx.send(v).await.is_ok()
-    };
-    assert!(sent, "the ring is open while it runs");
-}
-
-/// `rounds` crossings each way of the values `make` builds on `left`:
-/// returns the wall time per crossing.
-fn ring<T: DeepCopy>(
-    sides: &Sides,
-    make: impl FnOnce() -> Vec<T> + Send + 'static,
-    rounds: usize,
-    copy: bool,
-) -> Duration {
-    let (to_tx, to_rx) = transfer::bounded::<T>(32);
-    let (back_tx, back_rx) = transfer::bounded::<T>(32);
-    let echo = sides.right.spawn(move || async move {
-        while let Ok(v) = to_rx.recv().await {
-            forward(&back_tx, v, copy).await;
-        }
-    });
-    let driver = sides.left.spawn(move || async move {
-        for v in make() {
-            forward(&to_tx, v, copy).await;
-        }
-        let start = Instant::now();
-        for _ in 0..rounds {
-            let v = back_rx.recv().await.expect("the echo task runs");
-            forward(&to_tx, v, copy).await;
-        }
-        let elapsed = start.elapsed();
-        drop(to_tx);
-        while back_rx.recv().await.is_ok() {}
-        elapsed
-    });
-    let elapsed = driver.join_blocking().expect("driver task");
-    echo.join_blocking().expect("echo task");
-    elapsed / (2 * rounds) as u32
-}
-
 fn clone_time(size: usize, iters: usize) -> Duration {
     let v = vec![1u8; size];
     let start = Instant::now();
@@ -123,39 +49,6 @@ fn clone_time(size: usize, iters: usize) -> Duration {
         black_box(black_box(&v).clone());
     }
     start.elapsed() / iters as u32
-}
-
-/// A node of the DAG: a value and shared children.
-#[derive(subinterp::Transfer)]
-struct GNode {
-    value: u64,
-    children: Vec<Rc<GNode>>,
-}
-
-/// A root over `depth` layers of `width` nodes; each node has two children
-/// in the next layer, each child shared by two parents.
-fn dag(width: usize, depth: usize) -> Rc<GNode> {
-    let leaf = |i: usize| {
-        Rc::new(GNode {
-            value: i as u64,
-            children: vec![],
-        })
-    };
-    let mut layer: Vec<Rc<GNode>> = (0..width).map(leaf).collect();
-    for d in 1..depth {
-        layer = (0..width)
-            .map(|i| {
-                Rc::new(GNode {
-                    value: (d * width + i) as u64,
-                    children: vec![Rc::clone(&layer[i]), Rc::clone(&layer[(i + 1) % width])],
-                })
-            })
-            .collect();
-    }
-    Rc::new(GNode {
-        value: u64::MAX,
-        children: layer,
-    })
 }
 
 fn median(mut xs: Vec<Duration>) -> Duration {
@@ -170,14 +63,6 @@ fn cell(d: Duration) -> Option<Cell> {
     })
 }
 
-fn fmt_size(s: usize) -> String {
-    match s {
-        s if s >= 1 << 20 => format!("{} MiB", s >> 20),
-        s if s >= 1 << 10 => format!("{} KiB", s >> 10),
-        s => format!("{s} B"),
-    }
-}
-
 fn fmt_time(d: Duration) -> String {
     let ns = d.as_nanos() as f64;
     if ns >= 1e6 {
@@ -187,10 +72,6 @@ fn fmt_time(d: Duration) -> String {
     } else {
         format!("{ns:.0} ns")
     }
-}
-
-fn gbps(bytes: usize, d: Duration) -> f64 {
-    bytes as f64 / d.as_secs_f64() / 1e9
 }
 
 pub fn group(cfg: &Config) -> Group {
@@ -210,6 +91,15 @@ pub fn group(cfg: &Config) -> Group {
             rows: Vec::new(),
         };
     }
+    // glibc returns a freed buffer of 128 KiB or more to the kernel when its
+    // heap top grows past a threshold, and a buffer freed by the *other*
+    // interpreter's thread (as every transferred copy is) defeats glibc's
+    // adaptive thresholds: each 1 MiB copy then page-faults its way in afresh.
+    // This group raises both thresholds (`mallopt`) before it measures, for
+    // `clone()` and the transfers alike, so that the rows compare copying, not
+    // the kernel (as `examples/copy_vs_transfer.rs` does). It runs last, so the
+    // other groups keep glibc's defaults. The environment variable
+    // `SUBINTERP_BENCH_DEFAULT_MALLOC` (any value) skips it.
     let tuned = std::env::var_os("SUBINTERP_BENCH_DEFAULT_MALLOC").is_none() && tune_malloc();
     let sides = Sides {
         left: Interpreter::builder()
@@ -265,11 +155,11 @@ pub fn group(cfg: &Config) -> Group {
                 // cost address space, not memory.
                 "share_frozen" => {
                     let make = move || (0..32).map(|_| Frozen::from(vec![0u8; size])).collect();
-                    ring::<Frozen<Vec<u8>>>(&sides, make, rounds, false)
+                    ring::<Frozen<Vec<u8>>>(&sides, make, rounds, false).0
                 }
                 "move_vec" => {
                     let make = move || (0..32).map(|_| vec![0u8; size]).collect();
-                    ring::<Vec<u8>>(&sides, make, rounds, false)
+                    ring::<Vec<u8>>(&sides, make, rounds, false).0
                 }
                 "deep_copy_flat" => {
                     let make = move || {
@@ -277,11 +167,11 @@ pub fn group(cfg: &Config) -> Group {
                             .map(|_| Rc::new(RefCell::new(vec![1u8; size])))
                             .collect()
                     };
-                    ring::<Rc<RefCell<Vec<u8>>>>(&sides, make, rounds, false)
+                    ring::<Rc<RefCell<Vec<u8>>>>(&sides, make, rounds, false).0
                 }
                 _ => {
                     let make = move || (0..in_flight).map(|_| vec![1u8; size]).collect();
-                    ring::<Vec<u8>>(&sides, make, rounds, true)
+                    ring::<Vec<u8>>(&sides, make, rounds, true).0
                 }
             };
             // One untimed run first: the first buffers of a size page-fault
@@ -325,7 +215,7 @@ pub fn group(cfg: &Config) -> Group {
             (0..runs)
                 .map(|_| {
                     let make = || (0..2).map(|_| dag(100, 100)).collect();
-                    ring::<Rc<GNode>>(&sides, make, rounds, false)
+                    ring::<Rc<GNode>>(&sides, make, rounds, false).0
                 })
                 .collect(),
         );
