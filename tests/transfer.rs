@@ -203,6 +203,57 @@ fn rc_dag_keeps_its_sharing() {
     );
 }
 
+/// A node with shared children and a `Weak` to a node that may cross only
+/// through it.
+#[derive(subinterp::Transfer)]
+struct Peered {
+    id: u32,
+    peer: Weak<Peered>, // packed before the children
+    children: Vec<Rc<Peered>>,
+}
+
+fn peered(id: u32, children: Vec<Rc<Peered>>, peer: Weak<Peered>) -> Rc<Peered> {
+    Rc::new(Peered { id, peer, children })
+}
+
+#[test]
+fn nested_nodes_keep_their_shape_across_several_roots_and_round_trips() {
+    // Two roots sharing `c`; `a` is a tree node (one reference); `b`'s peer
+    // is `c`, met first through that Weak; `d`'s peer is `e`, whose only
+    // strong handle is outside the value.
+    let e = peered(5, vec![], Weak::new());
+    let c = peered(3, vec![], Weak::new());
+    let d = peered(4, vec![], Rc::downgrade(&e));
+    let a = peered(1, vec![d], Weak::new());
+    let b = peered(2, vec![Rc::clone(&c)], Rc::downgrade(&c));
+    let r1 = peered(10, vec![a, b], Weak::new());
+    let r2 = peered(20, vec![Rc::clone(&c)], Weak::new());
+    let check = |(r1, r2): &(Rc<Peered>, Rc<Peered>)| {
+        let (a, b) = (&r1.children[0], &r1.children[1]);
+        let c = &b.children[0];
+        assert_eq!((r1.id, r2.id, a.id, b.id, c.id), (10, 20, 1, 2, 3));
+        assert_eq!(a.children[0].id, 4);
+        assert!(a.children[0].peer.upgrade().is_none()); // `e` did not cross
+        assert!(Rc::ptr_eq(c, &r2.children[0]));
+        assert!(Rc::ptr_eq(&b.peer.upgrade().unwrap(), c));
+        assert_eq!(Rc::strong_count(c), 2);
+    };
+    let mut value = (r1, r2);
+    // Back and forth between two threads, by value, so that each side
+    // unpacks a packet and then packs with what it kept from it.
+    for _ in 0..3 {
+        let packed = Packed::new(value);
+        let back = other_side(move || {
+            let got = packed.unpack();
+            Packed::new(got)
+        });
+        value = back.unpack();
+        check(&value);
+    }
+    assert_eq!(Rc::strong_count(&c), 1);
+    assert_eq!(e.id, 5);
+}
+
 #[test]
 fn sharing_between_separate_parts_of_one_value() {
     let shared = Rc::new(RefCell::new(String::from("one")));

@@ -1,7 +1,7 @@
 //! `Transfer` and `DeepCopy` for the standard types. The mode of each is in
 //! the table of the [module docs](super#modes-type-by-type).
 
-use super::packet::{Collection, CollectionRepr, Node, NodeRepr, WeakNode};
+use super::packet::{Collection, CollectionRepr, Node, NodeRepr, Root, WeakNode, UNSHARED};
 use super::{cast, whole, whole_back, DeepCopy, Frozen, Mode, Pack, Transfer, Unpack, Visit};
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -535,11 +535,7 @@ impl<T: DeepCopy> Transfer for Rc<T> {
         self.pack_copy(cx)
     }
     fn unpack(p: Self::Packet, cx: &mut Unpack) -> Self {
-        match p.0 {
-            NodeRepr::Seen(id) => cx.strong(id),
-            NodeRepr::New { id, value, cyclic } => cx.build::<T>(id, *value, cyclic),
-            NodeRepr::Unshared(value) => Rc::new(T::unpack(*value, cx)),
-        }
+        unpack_node(p.0, cx)
     }
 }
 
@@ -550,21 +546,77 @@ impl<T: DeepCopy> DeepCopy for Rc<T> {
             // other path through the value can reach the node (a handle to
             // it would count), so it needs no index. Trees take this path
             // at every node; only shared nodes pay for the pointer map.
-            cx.copied(size_of::<T>());
-            return Node(NodeRepr::Unshared(Box::new((**self).pack_copy(cx))));
+            return pack_node(&**self, UNSHARED, cx);
         }
         match cx.enter(self) {
             Visit::Seen(id) => Node(NodeRepr::Seen(id)),
-            Visit::New(id) => pack_node(self, id, cx),
+            Visit::New(id) => pack_node(&**self, id, cx),
         }
     }
 }
 
-fn pack_node<T: DeepCopy>(rc: &Rc<T>, id: u32, cx: &mut Pack) -> Node<T::Packet> {
+/// Packs the contents of a node first met here: `id` is its index, or
+/// [`UNSHARED`]. Below the outermost node, contents go to the arenas, which
+/// the outermost node's packet then carries (a root with no node below it
+/// keeps its one box).
+fn pack_node<T: DeepCopy>(value: &T, id: u32, cx: &mut Pack) -> Node<T::Packet> {
     cx.copied(size_of::<T>());
-    let value = Box::new((**rc).pack_copy(cx));
-    let cyclic = cx.leave(id);
-    Node(NodeRepr::New { id, value, cyclic })
+    let outermost = cx.open_node();
+    let packet = value.pack_copy(cx);
+    cx.close_node();
+    let cyclic = id != UNSHARED && cx.leave(id);
+    if !outermost {
+        let slot = cx.stash(packet);
+        return Node(NodeRepr::Stashed { id, slot, cyclic });
+    }
+    Node(match cx.take_arenas() {
+        Some(arenas) => NodeRepr::Root(Box::new(Root {
+            id,
+            value: packet,
+            cyclic,
+            arenas,
+        })),
+        None if id == UNSHARED => NodeRepr::Unshared(Box::new(packet)),
+        None => NodeRepr::New {
+            id,
+            value: Box::new(packet),
+            cyclic,
+        },
+    })
+}
+
+/// Rebuilds the node `repr` describes (or finds it, if already rebuilt).
+fn unpack_node<T: DeepCopy>(repr: NodeRepr<T::Packet>, cx: &mut Unpack) -> Rc<T> {
+    match repr {
+        NodeRepr::Seen(id) => cx.strong(id),
+        NodeRepr::New { id, value, cyclic } => cx.build::<T>(id, *value, cyclic),
+        NodeRepr::Unshared(value) => Rc::new(T::unpack(*value, cx)),
+        NodeRepr::Stashed { id, slot, cyclic } => {
+            let value = cx.take_stashed::<T::Packet>(slot);
+            rebuild(id, value, cyclic, cx)
+        }
+        NodeRepr::Root(root) => {
+            let Root {
+                id,
+                value,
+                cyclic,
+                arenas,
+            } = *root;
+            let outer = cx.enter_root(arenas);
+            let rc = rebuild(id, value, cyclic, cx);
+            cx.leave_root(outer);
+            rc
+        }
+    }
+}
+
+#[inline]
+fn rebuild<T: DeepCopy>(id: u32, value: T::Packet, cyclic: bool, cx: &mut Unpack) -> Rc<T> {
+    if id == UNSHARED {
+        Rc::new(T::unpack(value, cx))
+    } else {
+        cx.build::<T>(id, value, cyclic)
+    }
 }
 
 impl<T: DeepCopy> Transfer for Weak<T> {
@@ -576,13 +628,10 @@ impl<T: DeepCopy> Transfer for Weak<T> {
         match p.0 {
             None => Weak::new(),
             Some(Node(NodeRepr::Seen(id))) => cx.weak(id),
-            Some(Node(NodeRepr::Unshared(value))) => Rc::downgrade(&Rc::new(T::unpack(*value, cx))),
-            Some(Node(NodeRepr::New { id, value, cyclic })) => {
-                // The target crossed only through Weaks: the table keeps the
-                // copy alive until the unpack ends, so later Rcs to it in the
-                // same value find it; if there are none, it is dropped then.
-                Rc::downgrade(&cx.build::<T>(id, *value, cyclic))
-            }
+            // The target crossed only through Weaks: the table keeps the
+            // copy alive until the unpack ends, so later Rcs to it in the
+            // same value find it; if there are none, it is dropped then.
+            Some(Node(repr)) => Rc::downgrade(&unpack_node(repr, cx)),
         }
     }
 }
@@ -595,7 +644,7 @@ impl<T: DeepCopy> DeepCopy for Weak<T> {
         };
         WeakNode(Some(match cx.enter_weak(&rc) {
             Visit::Seen(id) => Node(NodeRepr::Seen(id)),
-            Visit::New(id) => pack_node(&rc, id, cx),
+            Visit::New(id) => pack_node(&*rc, id, cx),
         }))
     }
 }

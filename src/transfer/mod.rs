@@ -111,7 +111,11 @@
 //! `Weak`) to the same node packs as its index, and [`Unpack`] hands out
 //! clones of the one rebuilt node. A DAG therefore arrives as a DAG of the
 //! same shape. (A node with a single reference cannot be reached twice and
-//! skips the map: a tree pays nothing for it.)
+//! skips the map: a tree pays nothing for it.) The contents of the nodes
+//! below the outermost `Rc` travel in one buffer per node type, carried by
+//! the outermost node's packet, rather than in a box per node: a graph costs
+//! the sender no allocation per node beyond its own containers' buffers, and
+//! the receiver no cross-thread `free` per node.
 //!
 //! Cycles through `Weak` (parent pointers, the idiomatic way to make a cycle
 //! of `Rc`s) are **preserved**: the node is rebuilt with `Rc::new_cyclic`,
@@ -222,6 +226,8 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
+
+use packet::Arenas;
 
 /// How a type crosses an interpreter boundary: packed into a `Send` packet
 /// in the sender's interpreter, unpacked from it in the receiver's.
@@ -440,6 +446,12 @@ pub struct Pack {
     /// Set by `check_cycles`: note a strong cycle instead of panicking.
     checking: bool,
     cycle: Option<&'static str>,
+    /// How many `Rc` nodes' contents are being packed (nested): the
+    /// outermost one takes the arenas of the nodes below it.
+    depth: u32,
+    /// Node contents stashed in `arenas` since the last outermost node.
+    stashed: u32,
+    arenas: Arenas,
 }
 
 #[derive(Default)]
@@ -489,6 +501,9 @@ impl Pack {
             graph: None,
             checking: false,
             cycle: None,
+            depth: 0,
+            stashed: 0,
+            arenas: Arenas::default(),
         }
     }
 
@@ -644,6 +659,49 @@ impl Pack {
         })
     }
 
+    /// Starts packing the contents of an `Rc` node; returns whether it is
+    /// the outermost one (not inside another node's contents).
+    #[inline]
+    pub(crate) fn open_node(&mut self) -> bool {
+        self.depth += 1;
+        self.depth == 1
+    }
+
+    /// Ends what [`open_node`](Pack::open_node) started.
+    #[inline]
+    pub(crate) fn close_node(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// Stores the packed contents of a node below the outermost one; returns
+    /// its slot in the arena for `P`.
+    #[inline]
+    pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> u32 {
+        if self.arenas.0.capacity() == 0 {
+            // The arenas of the last packet this thread unpacked: in a
+            // ring, buffers go back and forth instead of being made anew.
+            self.arenas = SPARE_ARENAS
+                .try_with(|a| a.take())
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+        }
+        self.stashed += 1;
+        let arena = self.arenas.get::<P>();
+        arena.push(Some(value));
+        (arena.len() - 1) as u32
+    }
+
+    /// The arenas of the nodes stashed since the last outermost node, for
+    /// the outermost node's packet; `None` if there are none.
+    pub(crate) fn take_arenas(&mut self) -> Option<Arenas> {
+        if self.stashed == 0 {
+            return None;
+        }
+        self.stashed = 0;
+        Some(std::mem::take(&mut self.arenas))
+    }
+
     /// Leaves node `id` after packing its contents; returns whether a `Weak`
     /// inside them points back at it.
     pub(crate) fn leave(&mut self, id: u32) -> bool {
@@ -681,7 +739,11 @@ impl Drop for Pack {
 /// Indexes and tables above this many entries are not kept for reuse.
 const SPARE_LIMIT: usize = 1 << 20;
 
+/// Arenas with more types than this are not kept for reuse (lookups scan).
+const SPARE_TYPES: usize = 8;
+
 thread_local! {
+    static SPARE_ARENAS: std::cell::Cell<Option<Arenas>> = const { std::cell::Cell::new(None) };
     static SPARE_GRAPH: std::cell::Cell<Option<Box<Graph>>> = const { std::cell::Cell::new(None) };
     static SPARE_TABLE: std::cell::Cell<Vec<Slot>> = const { std::cell::Cell::new(Vec::new()) };
 }
@@ -743,6 +805,8 @@ impl Hasher for AddrHasher {
 #[derive(Default)]
 pub struct Unpack {
     table: Vec<Slot>,
+    /// The arenas of the root node being unpacked.
+    arenas: Arenas,
 }
 
 enum Slot {
@@ -760,7 +824,36 @@ impl Unpack {
     /// let _cx = subinterp::transfer::Unpack::new();
     /// ```
     pub fn new() -> Unpack {
-        Unpack { table: Vec::new() }
+        Unpack {
+            table: Vec::new(),
+            arenas: Arenas::default(),
+        }
+    }
+
+    /// Starts unpacking a root node whose nodes below travel in `arenas`;
+    /// returns the arenas to restore with [`leave_root`](Unpack::leave_root).
+    pub(crate) fn enter_root(&mut self, arenas: Arenas) -> Arenas {
+        std::mem::replace(&mut self.arenas, arenas)
+    }
+
+    /// Ends what [`enter_root`](Unpack::enter_root) started; the emptied
+    /// arenas are kept for this thread's next pack.
+    pub(crate) fn leave_root(&mut self, outer: Arenas) {
+        let mut done = std::mem::replace(&mut self.arenas, outer);
+        done.clear();
+        if done.0.len() <= SPARE_TYPES && done.capacity() <= SPARE_LIMIT {
+            let _ = SPARE_ARENAS.try_with(|a| a.set(Some(done)));
+        }
+    }
+
+    /// Takes the contents of the node in `slot` of the arena for `P`.
+    #[inline]
+    pub(crate) fn take_stashed<P: Send + 'static>(&mut self, slot: u32) -> P {
+        self.arenas
+            .find::<P>()
+            .and_then(|arena| arena.get_mut(slot as usize))
+            .and_then(Option::take)
+            .unwrap_or_else(|| mismatch(slot))
     }
 
     fn slot(&mut self, id: u32) -> &mut Slot {

@@ -9,6 +9,7 @@
 //! std::thread::spawn(move || drop(packet)).join().unwrap(); // it is Send
 //! ```
 
+use std::any::{Any, TypeId};
 use std::fmt;
 
 /// The packet of an `Rc<T>`: the node's contents the first time it is met,
@@ -24,6 +25,8 @@ use std::fmt;
 pub struct Node<P>(pub(crate) NodeRepr<P>);
 
 pub(crate) enum NodeRepr<P> {
+    /// A node reached first here, with no `Rc` inside its contents: the
+    /// contents in their own box.
     New {
         id: u32,
         value: Box<P>,
@@ -34,6 +37,95 @@ pub(crate) enum NodeRepr<P> {
     /// A node that nothing else in the value refers to (packed from an `Rc`
     /// owned with no other strong or weak reference).
     Unshared(Box<P>),
+    /// An outermost node with `Rc`s inside its contents: the contents of
+    /// every node below it travel in its [`Arenas`], one buffer per packet
+    /// type, instead of one box per node.
+    Root(Box<Root<P>>),
+    /// A node below a [`Root`](NodeRepr::Root): its contents are entry `slot`
+    /// of the root's arena for `P`. `id` is [`UNSHARED`] for a node with a
+    /// single reference.
+    Stashed {
+        id: u32,
+        slot: u32,
+        cyclic: bool,
+    },
+}
+
+/// The `id` of a [`NodeRepr::Stashed`] node that has no index.
+pub(crate) const UNSHARED: u32 = u32::MAX;
+
+pub(crate) struct Root<P> {
+    /// [`UNSHARED`] or the node's index.
+    pub(crate) id: u32,
+    pub(crate) value: P,
+    pub(crate) cyclic: bool,
+    pub(crate) arenas: Arenas,
+}
+
+/// The contents of the nodes below one root, by packet type: entry `i` of
+/// the arena for `P` is `Some` until the node that refers to it unpacks it.
+/// A few buffers per graph, where one box per node would cost a `malloc`
+/// in the sender and a cross-thread `free` in the receiver for each node.
+#[derive(Default)]
+pub(crate) struct Arenas(pub(crate) Vec<(TypeId, Box<dyn Arena>)>);
+
+/// A `Vec<Option<P>>` with its type erased.
+pub(crate) trait Arena: Send {
+    fn as_any(&mut self) -> &mut dyn Any;
+    fn clear(&mut self);
+    fn capacity(&self) -> usize;
+}
+
+impl<P: Send + 'static> Arena for Vec<Option<P>> {
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+    fn clear(&mut self) {
+        Vec::clear(self)
+    }
+    fn capacity(&self) -> usize {
+        Vec::capacity(self)
+    }
+}
+
+impl Arenas {
+    /// The arena for packet type `P`, made if there is none.
+    #[inline]
+    pub(crate) fn get<P: Send + 'static>(&mut self) -> &mut Vec<Option<P>> {
+        let tid = TypeId::of::<P>();
+        let i = match self.0.iter().position(|(t, _)| *t == tid) {
+            Some(i) => i,
+            None => {
+                self.0.push((tid, Box::new(Vec::<Option<P>>::new())));
+                self.0.len() - 1
+            }
+        };
+        self.0[i]
+            .1
+            .as_any()
+            .downcast_mut()
+            .expect("arena stored under its own TypeId")
+    }
+
+    /// The arena for `P`, if there is one.
+    #[inline]
+    pub(crate) fn find<P: Send + 'static>(&mut self) -> Option<&mut Vec<Option<P>>> {
+        let tid = TypeId::of::<P>();
+        let (_, arena) = self.0.iter_mut().find(|(t, _)| *t == tid)?;
+        arena.as_any().downcast_mut()
+    }
+
+    /// Empties every arena, keeping the buffers for reuse.
+    pub(crate) fn clear(&mut self) {
+        for (_, arena) in &mut self.0 {
+            arena.clear();
+        }
+    }
+
+    /// The entries the buffers can hold, summed.
+    pub(crate) fn capacity(&self) -> usize {
+        self.0.iter().map(|(_, a)| a.capacity()).sum()
+    }
 }
 
 /// The packet of an `rc::Weak<T>`.
@@ -69,6 +161,10 @@ impl<P> fmt::Debug for Node<P> {
             NodeRepr::New { id, .. } => write!(f, "Node::New({id})"),
             NodeRepr::Seen(id) => write!(f, "Node::Seen({id})"),
             NodeRepr::Unshared(_) => f.write_str("Node::Unshared"),
+            NodeRepr::Root(root) if root.id == UNSHARED => f.write_str("Node::Root"),
+            NodeRepr::Root(root) => write!(f, "Node::Root({})", root.id),
+            NodeRepr::Stashed { id: UNSHARED, .. } => f.write_str("Node::Stashed"),
+            NodeRepr::Stashed { id, .. } => write!(f, "Node::Stashed({id})"),
         }
     }
 }
