@@ -532,7 +532,9 @@ impl<T: ?Sized + Sync + 'static> DeepCopy for &'static T {
 impl<T: DeepCopy> Transfer for Rc<T> {
     type Packet = Node<T::Packet>;
     fn pack(self, cx: &mut Pack) -> Self::Packet {
-        self.pack_copy(cx)
+        let packet = self.pack_copy(cx);
+        cx.keep(self);
+        packet
     }
     fn unpack(p: Self::Packet, cx: &mut Unpack) -> Self {
         unpack_node(p.0, cx)

@@ -461,9 +461,9 @@ struct Graph {
     /// Per node index: still being packed (its contents are on the stack),
     /// and whether a `Weak` inside its contents points back at it.
     nodes: Vec<NodeState>,
-    /// The nodes packed so far, kept alive until the pack ends so that an
-    /// address is never reused within one transfer and `Weak`s to nodes the
-    /// value owned still find them.
+    /// The `Rc`s packed by value once a node was indexed, kept alive until
+    /// the pack ends (see [`Pack::keep`]). Nodes packed by reference are not
+    /// cloned here: a graph sent with `send_copy` costs no refcount traffic.
     keep: Vec<Rc<dyn Any>>,
 }
 
@@ -643,7 +643,6 @@ impl Pack {
                     building: true,
                     cyclic: false,
                 });
-                graph.keep.push(Rc::clone(rc) as Rc<dyn Any>);
                 (next, false)
             }
         }
@@ -657,6 +656,24 @@ impl Pack {
                 .flatten()
                 .unwrap_or_default()
         })
+    }
+
+    /// Takes `rc`, just packed by value, and keeps it alive until the pack
+    /// ends if shared nodes have been indexed: then no address in the index
+    /// is freed (and reused) within the transfer, and a later `Weak` to a
+    /// node below `rc` still finds it. Before any node is indexed, nothing
+    /// later can refer to `rc`'s nodes (a node with a `Weak` is always
+    /// indexed), so it is dropped at once.
+    ///
+    /// Nodes packed by reference need no such handle: their owner outlives
+    /// the pack. Only owners packed by value drop nodes mid-pack, and every
+    /// by-value path through an `Rc` ends here.
+    #[inline]
+    pub(crate) fn keep<T: 'static>(&mut self, rc: Rc<T>) {
+        match &mut self.graph {
+            Some(graph) if !graph.nodes.is_empty() => graph.keep.push(rc as Rc<dyn Any>),
+            _ => drop(rc),
+        }
     }
 
     /// Starts packing the contents of an `Rc` node; returns whether it is
