@@ -73,11 +73,41 @@ fn notify_without_items_wakes_the_owner() {
         let (i2, f2) = (inbox.clone(), flag.clone());
         let waker = thread::spawn(move || {
             f2.store(true, loom::sync::atomic::Ordering::Release);
-            i2.notify();
+            i2.notify_always();
         });
         while !flag.load(loom::sync::atomic::Ordering::Acquire) {
             inbox.park(None);
         }
         waker.join().unwrap();
+    });
+}
+
+#[test]
+fn shutdown_flag_is_seen_after_a_stale_notification() {
+    // The executor consumes notifications in more than one place before it
+    // parks; a flag set with `notify_always` (shutdown) must be seen even
+    // when a notification with nothing queued was already pending.
+    loom::model(|| {
+        let inbox = Arc::new(Inbox::<u32>::new());
+        inbox.notify();
+        let flag = Arc::new(loom::sync::atomic::AtomicBool::new(false));
+        let (i2, f2) = (inbox.clone(), flag.clone());
+        let stopper = thread::spawn(move || {
+            f2.store(true, loom::sync::atomic::Ordering::SeqCst);
+            i2.notify_always();
+        });
+        loop {
+            if flag.load(loom::sync::atomic::Ordering::Acquire) {
+                break;
+            }
+            if inbox.take_notification() {
+                drop(inbox.drain());
+            }
+            if flag.load(loom::sync::atomic::Ordering::Acquire) {
+                break;
+            }
+            inbox.park(None);
+        }
+        stopper.join().unwrap();
     });
 }

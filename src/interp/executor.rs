@@ -121,6 +121,17 @@ impl<T> Inbox<T> {
         }
     }
 
+    /// Like [`notify`](Inbox::notify), without its already-notified
+    /// shortcut: for a flag written outside the queue's mutex (shutdown).
+    /// Its read-modify-write is ordered with the owner's consuming one, so
+    /// the owner either consumes this notification (and then sees the flag)
+    /// or finds it when it tries to park.
+    pub fn notify_always(&self) {
+        if self.state.swap(NOTIFIED, Ordering::AcqRel) == PARKED {
+            self.thread.unpark();
+        }
+    }
+
     /// Owner only: consumes a pending notification. True if there was one:
     /// the owner must then [`drain`](Inbox::drain).
     pub fn take_notification(&self) -> bool {
@@ -519,6 +530,12 @@ impl Local {
             // Idle: spin a little for a remote wake, then park.
             if self.idle_spin() {
                 continue;
+            }
+            // Shutdown may have been requested after the check at the top
+            // of the loop, its notification consumed since by `pull_inbox`:
+            // look again before parking, or the thread would sleep forever.
+            if main.is_none() && self.shared.closing.load(StdOrdering::Acquire) {
+                return Ok(None);
             }
             let timers_pending = self.timers.borrow().live() > 0;
             let monitor = self.shared.monitor.as_ref().filter(|_| main.is_some());

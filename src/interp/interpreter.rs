@@ -36,7 +36,7 @@ impl Owner {
 
     fn stop(&self) {
         self.shared.closing.store(true, Ordering::SeqCst);
-        self.shared.inbox.notify();
+        self.shared.inbox.notify_always();
         let handle = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(h) = handle {
             // The last handle may be dropped by one of the interpreter's own
