@@ -40,6 +40,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering as StdOrdering};
+use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
@@ -290,25 +291,18 @@ impl Shared {
     }
 
     /// The schedule function of every task of this interpreter.
+    #[inline]
     pub(crate) fn schedule(self: &std::sync::Arc<Shared>, runnable: Runnable) {
-        // One thread-local access, no reference count touched.
-        let mut slot = Some(runnable);
-        let _ = CURRENT.try_with(|c| {
-            if let Some(local) = c.borrow().as_ref() {
-                if std::ptr::eq(&*local.shared, &**self) {
-                    // Local path; during shutdown too, which drops it from
-                    // the queue: never here, as the waker may run under a
-                    // channel's lock.
-                    bump(&self.counters.local_wakes, 1);
-                    if let Some(r) = slot.take() {
-                        local.queue.borrow_mut().push_back(r);
-                    }
-                }
+        // Local path; during shutdown too, which drops it from the queue:
+        // never here, as the waker may run under a channel's lock.
+        if let Some(local) = current_local_raw() {
+            if std::ptr::eq(&*local.shared, &**self) {
+                local.local_wakes.set(local.local_wakes.get() + 1);
+                local.queue.borrow_mut().push_back(runnable);
+                return;
             }
-        });
-        if let Some(runnable) = slot {
-            self.inject(runnable);
         }
+        self.inject(runnable);
     }
 
     /// Remote path: through the inbox, unparking the thread if needed.
@@ -390,10 +384,17 @@ pub(crate) struct Local {
     pub(crate) owner: RefCell<Option<std::sync::Weak<super::interpreter::Owner>>>,
     /// Deadlock suspicion of a main executor: (activity seen, since when).
     pub(crate) suspect: Cell<Option<(u64, Instant)>>,
+    /// Local wakes not yet added to `shared.counters.local_wakes`: counted
+    /// here on the hot path, published after each batch.
+    pub(crate) local_wakes: Cell<u64>,
 }
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Local>>> = const { RefCell::new(None) };
+    /// The `Local` that `CURRENT` holds, as a raw pointer (null when none):
+    /// it has no destructor, so reading it on the wake path is one load,
+    /// without the registration check and `RefCell` borrow of `CURRENT`.
+    static CURRENT_PTR: Cell<*const Local> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Runs `f` with the current interpreter's `Local`, if this thread is one.
@@ -405,6 +406,24 @@ pub(crate) fn with_local<R>(f: impl FnOnce(&Local) -> R) -> Option<R> {
         .try_with(|c| c.borrow().as_deref().map(f))
         .ok()
         .flatten()
+}
+
+/// The current interpreter's `Local`, if this thread is one, for the wake
+/// paths: one load of a destructor-free thread-local, no `RefCell` borrow,
+/// no reference count.
+///
+/// The reference must not be kept past the caller's frame, nor used across
+/// code that could leave the interpreter (user code): the wake paths only
+/// push on the run queue and count.
+#[inline]
+fn current_local_raw<'a>() -> Option<&'a Local> {
+    let ptr = CURRENT_PTR.with(Cell::get);
+    // SAFETY: `CURRENT_PTR` is non-null only while `CURRENT` holds the
+    // `Rc<Local>` it points to (set in `Local::enter`, cleared in
+    // `EnterGuard::drop` before that `Rc` is released), and it is read only
+    // on its own thread; the callers use the reference briefly, running no
+    // code that could leave the interpreter (see above).
+    unsafe { ptr.as_ref() }
 }
 
 /// The current interpreter's `Local`, if this thread is one.
@@ -426,6 +445,7 @@ impl Local {
             closed: Cell::new(false),
             owner: RefCell::new(None),
             suspect: Cell::new(None),
+            local_wakes: Cell::new(0),
         })
     }
 
@@ -436,6 +456,7 @@ impl Local {
             prev.is_none(),
             "subinterp: this thread already runs an interpreter (nested block_on or run)"
         );
+        CURRENT_PTR.with(|p| p.set(Rc::as_ptr(self)));
         EnterGuard
     }
 
@@ -462,13 +483,21 @@ impl Local {
             let next = self.queue.borrow_mut().pop_front();
             let Some(runnable) = next else { break };
             ran += 1;
-            // Panics inside tasks are caught by the task itself; this only
-            // guards against a destructor panicking while a cancelled
-            // task's future is dropped.
-            let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+            // No `catch_unwind` here: a task's body catches the panics of
+            // its poll and of its destructor (`TaskBody`).
+            runnable.run();
         }
         bump(&self.shared.counters.polls, ran as u64);
+        self.flush_wakes();
         ran
+    }
+
+    /// Publishes the local wakes counted since the last call.
+    fn flush_wakes(&self) {
+        let n = self.local_wakes.replace(0);
+        if n > 0 {
+            bump(&self.shared.counters.local_wakes, n);
+        }
     }
 
     /// Fires due timers; returns the next deadline, if any.
@@ -593,6 +622,7 @@ impl Local {
         self.shared.timers.store(0, StdOrdering::Relaxed);
         self.state.clear();
         self.cancel_all();
+        self.flush_wakes();
         self.shared.dead.store(true, StdOrdering::SeqCst);
         // Runnables that raced with `dead` (never-polled tasks only).
         for r in self.shared.inbox.drain() {
@@ -639,6 +669,8 @@ pub(crate) struct EnterGuard;
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
+        // The raw pointer first: it must never outlive the `Rc` it copies.
+        CURRENT_PTR.with(|p| p.set(std::ptr::null()));
         let local = CURRENT.try_with(|c| c.borrow_mut().take()).ok().flatten();
         drop(local);
     }
@@ -656,9 +688,10 @@ impl Wake for MainWaker {
     }
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
         if !self.woken.swap(true, StdOrdering::AcqRel) {
-            let local = with_local(|l| std::ptr::eq(&*l.shared, &*self.shared)).unwrap_or(false);
-            if local {
-                bump(&self.shared.counters.local_wakes, 1);
+            if let Some(local) =
+                current_local_raw().filter(|l| Arc::ptr_eq(&l.shared, &self.shared))
+            {
+                local.local_wakes.set(local.local_wakes.get() + 1);
             } else {
                 self.shared
                     .counters
@@ -738,6 +771,56 @@ pub(crate) fn task_body<M, F>(make: M) -> TaskBody<M, F> {
     }
 }
 
+impl<M, F> TaskBody<M, F>
+where
+    M: FnOnce() -> F,
+    F: Future,
+{
+    /// The first poll: registers the task and makes its future. Out of line
+    /// and cold, so that the per-poll path stays small. `Some` if `make`
+    /// panicked (the task is then over).
+    #[cold]
+    #[inline(never)]
+    fn start(&mut self, cx: &Context<'_>) -> Option<Result<F::Output, Panic>> {
+        let BodyState::Start(make) = &mut self.state else {
+            panic!("a task polled after it completed");
+        };
+        let make = make.take().expect("polled once in Start");
+        let key = register(cx.waker());
+        match catch_unwind(AssertUnwindSafe(make)) {
+            Ok(fut) => {
+                self.state = BodyState::Running { fut, key };
+                None
+            }
+            Err(p) => {
+                self.state = BodyState::Done;
+                unregister(key, Ended::Panicked);
+                Some(Err(Panic::new(p)))
+            }
+        }
+    }
+
+    /// The user's future finished (or panicked): drops it, counts the end.
+    #[inline(never)]
+    fn finish(&mut self, key: usize, out: Result<F::Output, Panic>) -> Result<F::Output, Panic> {
+        // Drops the user's future in place, then counts.
+        let dropped = catch_unwind(AssertUnwindSafe(|| self.state = BodyState::Done));
+        unregister(
+            key,
+            if out.is_ok() {
+                Ended::Completed
+            } else {
+                Ended::Panicked
+            },
+        );
+        match dropped {
+            // Its destructor panicked after it completed: report that panic.
+            Err(p) => Err(Panic::new(p)),
+            Ok(()) => out,
+        }
+    }
+}
+
 impl<M, F> Future for TaskBody<M, F>
 where
     M: FnOnce() -> F,
@@ -752,22 +835,15 @@ where
         // overwritten with `Done` or the `TaskBody` is dropped. `make` is
         // not pinned (no `Pin<&mut M>` is ever made), so moving it out is fine.
         let this = unsafe { self.get_unchecked_mut() };
-        if let BodyState::Start(make) = &mut this.state {
-            let make = make.take().expect("polled once in Start");
-            let key = register(cx.waker());
-            match catch_unwind(AssertUnwindSafe(make)) {
-                Ok(fut) => this.state = BodyState::Running { fut, key },
-                Err(p) => {
-                    this.state = BodyState::Done;
-                    unregister(key, Ended::Panicked);
-                    return Poll::Ready(Err(Panic::new(p)));
-                }
+        if !matches!(this.state, BodyState::Running { .. }) {
+            if let Some(out) = this.start(cx) {
+                return Poll::Ready(out);
             }
         }
-        let (fut, key) = match &mut this.state {
-            BodyState::Running { fut, key } => (fut, *key),
-            _ => panic!("a task polled after it completed"),
+        let BodyState::Running { fut, key } = &mut this.state else {
+            unreachable!("start leaves the body running or returns");
         };
+        let key = *key;
         // SAFETY: see above: `fut` stays where it is until dropped in place.
         let fut = unsafe { Pin::new_unchecked(fut) };
         let out = match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
@@ -775,21 +851,7 @@ where
             Ok(Poll::Ready(v)) => Ok(v),
             Err(p) => Err(Panic::new(p)),
         };
-        // Drops the user's future in place, then counts.
-        let dropped = catch_unwind(AssertUnwindSafe(|| this.state = BodyState::Done));
-        unregister(
-            key,
-            if out.is_ok() {
-                Ended::Completed
-            } else {
-                Ended::Panicked
-            },
-        );
-        if let Err(p) = dropped {
-            // Its destructor panicked after it completed: report that panic.
-            return Poll::Ready(Err(Panic::new(p)));
-        }
-        Poll::Ready(out)
+        Poll::Ready(this.finish(key, out))
     }
 }
 
@@ -798,6 +860,12 @@ impl<M, F> Drop for TaskBody<M, F> {
         if let BodyState::Running { key, .. } = self.state {
             // Cancelled: the user's future is dropped in place right after.
             unregister(key, Ended::Cancelled);
+        }
+        if !matches!(self.state, BodyState::Done) {
+            // A destructor that panics (of the user's future, or of what
+            // `make` captured) must not take the interpreter down: the run
+            // loop polls without a guard of its own, so the guard is here.
+            let _ = catch_unwind(AssertUnwindSafe(|| self.state = BodyState::Done));
         }
     }
 }
