@@ -101,6 +101,10 @@ impl<T> State<T> {
 
     /// The oldest offer still holding its value: takes it, wakes its sender.
     fn take_offer(&mut self) -> Option<T> {
+        // Most polls find no blocked sender: skip building the iterator.
+        if self.offers.is_empty() {
+            return None;
+        }
         let o = self.offers.iter_mut().find(|o| o.value.is_some())?;
         let v = o.value.take();
         o.waker.wake_by_ref();
@@ -473,13 +477,13 @@ pub struct RecvFuture<'a, T> {
 
 impl<T> Unpin for SendFuture<'_, T> {}
 
-impl<T> Future for SendFuture<'_, T> {
-    type Output = Result<(), SendError<T>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut s = this.tx.state.borrow_mut();
-        if let Some(id) = this.offer {
+impl<T> SendFuture<'_, T> {
+    /// Every poll but a first one that finds room: an offer to leave, look
+    /// at, or withdraw.
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
+        let mut s = self.tx.state.borrow_mut();
+        if let Some(id) = self.offer {
             let i = s
                 .offers
                 .iter()
@@ -489,12 +493,12 @@ impl<T> Future for SendFuture<'_, T> {
                 if let Some(o) = s.offers.remove(i) {
                     s.spare_send = Some(o.waker);
                 }
-                this.offer = None;
+                self.offer = None;
                 return Poll::Ready(Ok(()));
             }
             if s.closed {
                 let v = s.offers.remove(i).and_then(|o| o.value).expect("checked");
-                this.offer = None;
+                self.offer = None;
                 return Poll::Ready(Err(SendError(v)));
             }
             if !s.offers[i].waker.will_wake(cx.waker()) {
@@ -502,7 +506,7 @@ impl<T> Future for SendFuture<'_, T> {
             }
             return Poll::Pending;
         }
-        let v = this
+        let v = self
             .value
             .take()
             .expect("send future polled after completion");
@@ -517,7 +521,7 @@ impl<T> Future for SendFuture<'_, T> {
                     value: Some(v),
                     waker,
                 });
-                this.offer = Some(id);
+                self.offer = Some(id);
                 // A waiting receiver can take the offer.
                 s.wake_one_receiver();
                 Poll::Pending
@@ -526,31 +530,60 @@ impl<T> Future for SendFuture<'_, T> {
     }
 }
 
+impl<T> Future for SendFuture<'_, T> {
+    type Output = Result<(), SendError<T>>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        // The common case, kept small enough to inline into the caller:
+        // a first poll that finds room in the buffer.
+        if this.offer.is_none() && this.value.is_some() {
+            let mut s = this.tx.state.borrow_mut();
+            if !s.closed && s.buf.len() < s.cap {
+                if let Some(v) = this.value.take() {
+                    s.buf.push_back(v);
+                    s.wake_one_receiver();
+                    return Poll::Ready(Ok(()));
+                }
+            }
+        }
+        this.poll_slow(cx)
+    }
+}
+
+impl<T> SendFuture<'_, T> {
+    #[inline(never)]
+    fn withdraw(&mut self, id: u64) {
+        let offer = {
+            let mut s = self.tx.state.borrow_mut();
+            let i = s.offers.iter().position(|o| o.id == id);
+            i.and_then(|i| s.offers.remove(i))
+        };
+        // The value, if no receiver took it, is dropped here.
+        drop(offer);
+    }
+}
+
 impl<T> Drop for SendFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(id) = self.offer {
-            let offer = {
-                let mut s = self.tx.state.borrow_mut();
-                let i = s.offers.iter().position(|o| o.id == id);
-                i.and_then(|i| s.offers.remove(i))
-            };
-            // The value, if no receiver took it, is dropped here.
-            drop(offer);
+            self.withdraw(id);
         }
     }
 }
 
 impl<T> Unpin for RecvFuture<'_, T> {}
 
-impl<T> Future for RecvFuture<'_, T> {
-    type Output = Result<T, RecvError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.get_mut();
-        let mut s = this.rx.state.borrow_mut();
+impl<T> RecvFuture<'_, T> {
+    /// Every poll that finds the buffer empty.
+    #[inline(never)]
+    fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, RecvError>> {
+        let mut s = self.rx.state.borrow_mut();
         match s.try_recv() {
             Ok(v) => {
-                if let Some(id) = this.waiting.take() {
+                if let Some(id) = self.waiting.take() {
                     if !s.recv_waiters.is_empty() {
                         s.recv_waiters.retain(|(i, _)| *i != id);
                     }
@@ -558,46 +591,77 @@ impl<T> Future for RecvFuture<'_, T> {
                 Poll::Ready(Ok(v))
             }
             Err(TryRecvError::Closed) => {
-                this.waiting = None;
+                self.waiting = None;
                 Poll::Ready(Err(RecvError))
             }
             Err(TryRecvError::Empty) => {
-                let id = match this.waiting {
-                    Some(id) => id,
+                let id = match self.waiting {
+                    Some(id) => {
+                        // Polled again while still registered: refresh the
+                        // waker. If a wake-up took us off the list, fall
+                        // through and register again under the same id.
+                        if let Some((_, w)) = s.recv_waiters.iter_mut().find(|(i, _)| *i == id) {
+                            if !w.will_wake(cx.waker()) {
+                                *w = cx.waker().clone();
+                            }
+                            return Poll::Pending;
+                        }
+                        id
+                    }
                     None => {
+                        // First registration: a fresh id cannot be listed.
                         let id = s.id();
-                        this.waiting = Some(id);
+                        self.waiting = Some(id);
                         id
                     }
                 };
-                match s.recv_waiters.iter_mut().find(|(i, _)| *i == id) {
-                    Some((_, w)) => {
-                        if !w.will_wake(cx.waker()) {
-                            *w = cx.waker().clone();
-                        }
-                    }
-                    None => {
-                        let waker = State::<T>::waker_from(&mut s.spare_recv, cx.waker());
-                        s.recv_waiters.push_back((id, waker));
-                    }
-                }
+                let waker = State::<T>::waker_from(&mut s.spare_recv, cx.waker());
+                s.recv_waiters.push_back((id, waker));
                 Poll::Pending
             }
         }
     }
+
+    #[inline(never)]
+    fn cancel(&mut self, id: u64) {
+        let mut s = self.rx.state.borrow_mut();
+        let before = s.recv_waiters.len();
+        s.recv_waiters.retain(|(i, _)| *i != id);
+        let was_woken = s.recv_waiters.len() == before;
+        // A wake-up meant for us is passed on, so none is lost.
+        if was_woken && (!s.buf.is_empty() || s.offers.iter().any(|o| o.value.is_some())) {
+            s.wake_one_receiver();
+        }
+    }
+}
+
+impl<T> Future for RecvFuture<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        // The common case, kept small enough to inline into the caller: a
+        // buffered value, no blocked sender to move in, nothing registered
+        // (or, after a wake-up, our entry already taken off the list).
+        {
+            let mut s = this.rx.state.borrow_mut();
+            if s.offers.is_empty() && (this.waiting.is_none() || s.recv_waiters.is_empty()) {
+                if let Some(v) = s.buf.pop_front() {
+                    this.waiting = None;
+                    return Poll::Ready(Ok(v));
+                }
+            }
+        }
+        this.poll_slow(cx)
+    }
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         if let Some(id) = self.waiting {
-            let mut s = self.rx.state.borrow_mut();
-            let before = s.recv_waiters.len();
-            s.recv_waiters.retain(|(i, _)| *i != id);
-            let was_woken = s.recv_waiters.len() == before;
-            // A wake-up meant for us is passed on, so none is lost.
-            if was_woken && (!s.buf.is_empty() || s.offers.iter().any(|o| o.value.is_some())) {
-                s.wake_one_receiver();
-            }
+            self.cancel(id);
         }
     }
 }
