@@ -35,7 +35,7 @@
 //! `Err(SendError(v))`).
 
 use crate::chan::waiters::{with_thread_waiter, DeferredList, Entry, Waiter};
-use crate::chan::{RawLock, RecvEntry, SendEntry};
+use crate::chan::RawLock;
 use crate::chan::{Receiver, RecvError, SendError, Sender, TryRecvError, TrySendError};
 use crate::context::assert_may_block;
 use crate::sync::Arc;
@@ -59,8 +59,8 @@ mod sealed {
 #[doc(hidden)]
 #[allow(private_interfaces)]
 pub trait Case: sealed::Sealed {
-    /// The channel's lock, or `None` for a case that never fires.
-    fn raw_lock(&self) -> Option<*const RawLock>;
+    /// Pushes the channel's locks (none for a case that never fires).
+    fn raw_locks(&self, out: &mut SmallVec<[*const RawLock; 8]>);
     /// Completes the case now if it is ready, locking its channel.
     fn try_now(&mut self) -> bool;
     /// As `try_now`, with the channel already locked.
@@ -239,12 +239,14 @@ impl<T> Case for RecvCase<'_, T> {
     unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
         let Some(h) = self.rx.get() else { return };
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { h.chan.assume_locked() };
-        out.extend(inner.deferred.drain(..));
+        let mut inner = unsafe { h.chan.assume_locked() };
+        inner.take_deferred(out);
     }
 
-    fn raw_lock(&self) -> Option<*const RawLock> {
-        self.rx.get().map(|rx| rx.chan.raw_lock() as *const RawLock)
+    fn raw_locks(&self, out: &mut SmallVec<[*const RawLock; 8]>) {
+        if let Some(rx) = self.rx.get() {
+            rx.chan.raw_locks(out);
+        }
     }
 
     fn try_now(&mut self) -> bool {
@@ -254,7 +256,7 @@ impl<T> Case for RecvCase<'_, T> {
         if self.result.is_some() {
             return false;
         }
-        let r = rx.chan.lock().try_recv(rx.chan.cap);
+        let r = rx.chan.try_recv();
         self.settle(r)
     }
 
@@ -267,8 +269,8 @@ impl<T> Case for RecvCase<'_, T> {
             return false;
         }
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { rx.chan.assume_locked() };
-        let r = inner.try_recv(rx.chan.cap);
+        let mut inner = unsafe { rx.chan.assume_locked() };
+        let r = inner.try_recv();
         self.settle(r)
     }
 
@@ -284,11 +286,8 @@ impl<T> Case for RecvCase<'_, T> {
             return;
         }
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { rx.chan.assume_locked() };
-        inner.receivers.push_back(RecvEntry {
-            entry: Entry::new(waiter, index, waker),
-            slot: None,
-        });
+        let mut inner = unsafe { rx.chan.assume_locked() };
+        inner.push_receiver(Entry::new(waiter, index, waker));
         self.registered = true;
     }
 
@@ -318,12 +317,14 @@ impl<T> Case for SendCase<'_, T> {
     unsafe fn take_deferred(&mut self, out: &mut DeferredList) {
         let Some(h) = self.tx.get() else { return };
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { h.chan.assume_locked() };
-        out.extend(inner.deferred.drain(..));
+        let mut inner = unsafe { h.chan.assume_locked() };
+        inner.take_deferred(out);
     }
 
-    fn raw_lock(&self) -> Option<*const RawLock> {
-        self.tx.get().map(|tx| tx.chan.raw_lock() as *const RawLock)
+    fn raw_locks(&self, out: &mut SmallVec<[*const RawLock; 8]>) {
+        if let Some(tx) = self.tx.get() {
+            tx.chan.raw_locks(out);
+        }
     }
 
     fn try_now(&mut self) -> bool {
@@ -333,7 +334,7 @@ impl<T> Case for SendCase<'_, T> {
         let Some(v) = self.value.take() else {
             return false;
         };
-        let r = tx.chan.lock().try_send(v, tx.chan.cap);
+        let r = tx.chan.try_send(v);
         self.settle(r)
     }
 
@@ -346,8 +347,8 @@ impl<T> Case for SendCase<'_, T> {
             return false;
         };
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { tx.chan.assume_locked() };
-        let r = inner.try_send(v, tx.chan.cap);
+        let mut inner = unsafe { tx.chan.assume_locked() };
+        let r = inner.try_send(v);
         self.settle(r)
     }
 
@@ -363,11 +364,8 @@ impl<T> Case for SendCase<'_, T> {
             return;
         };
         // SAFETY: the caller holds this channel's lock (this method's contract).
-        let inner = unsafe { tx.chan.assume_locked() };
-        inner.senders.push_back(SendEntry {
-            entry: Entry::new(waiter, index, waker),
-            value,
-        });
+        let mut inner = unsafe { tx.chan.assume_locked() };
+        inner.push_sender(Entry::new(waiter, index, waker), value);
         self.registered = true;
     }
 
@@ -505,9 +503,10 @@ fn attempt_locked(
     order: &Order,
     register: Option<(&Arc<Waiter>, Option<&Waker>)>,
 ) -> Attempt {
-    let mut locks: SmallVec<[*const RawLock; 8]> = (0..list.len())
-        .filter_map(|i| list.case(i).raw_lock())
-        .collect();
+    let mut locks: SmallVec<[*const RawLock; 8]> = SmallVec::new();
+    for i in 0..list.len() {
+        list.case(i).raw_locks(&mut locks);
+    }
     locks.sort_unstable();
     locks.dedup();
     let guards: SmallVec<[_; 8]> = locks
@@ -860,8 +859,8 @@ macro_rules! delegate_case {
 
         #[allow(private_interfaces)]
         impl<T: Transfer> Case for $case<'_, T> {
-            fn raw_lock(&self) -> Option<*const RawLock> {
-                self.inner.raw_lock()
+            fn raw_locks(&self, out: &mut SmallVec<[*const RawLock; 8]>) {
+                self.inner.raw_locks(out)
             }
             fn try_now(&mut self) -> bool {
                 self.inner.try_now()

@@ -127,6 +127,21 @@ fn dropped_send_future_loses_nothing() {
     });
 }
 
+/// Selects a receive over `rx1` (which gets 1) and `rx2` (which gets 2),
+/// then receives from the other: each value exactly once.
+fn select_one_then_the_other(rx1: &subinterp::Receiver<u32>, rx2: &subinterp::Receiver<u32>) {
+    let first = select_blocking! {
+        v = recv(rx1) => v.unwrap(),
+        v = recv(rx2) => v.unwrap(),
+    };
+    let second = if first == 1 {
+        rx2.recv_blocking().unwrap()
+    } else {
+        rx1.recv_blocking().unwrap()
+    };
+    assert_eq!(first + second, 3);
+}
+
 /// A blocking select over two rendezvous channels with a blocked sender on
 /// each: exactly one case fires, the other sender still delivers later.
 #[test]
@@ -136,16 +151,7 @@ fn select_claims_exactly_one() {
         let (tx2, rx2) = bounded::<u32>(0);
         let a = thread::spawn(move || tx1.send_blocking(1).unwrap());
         let b = thread::spawn(move || tx2.send_blocking(2).unwrap());
-        let first = select_blocking! {
-            v = recv(&rx1) => v.unwrap(),
-            v = recv(&rx2) => v.unwrap(),
-        };
-        let second = if first == 1 {
-            rx2.recv_blocking().unwrap()
-        } else {
-            rx1.recv_blocking().unwrap()
-        };
-        assert_eq!(first + second, 3);
+        select_one_then_the_other(&rx1, &rx2);
         a.join().unwrap();
         b.join().unwrap();
     });
@@ -198,6 +204,113 @@ fn dropped_select_future_loses_nothing() {
         let sent = s.join().unwrap();
         let later = rx.try_recv().ok();
         assert_eq!(sent, first.is_some() || later.is_some());
+        assert!(first.is_none() || later.is_none());
+    });
+}
+
+// The split flavors (capacity 2 or more, and unbounded): senders hold only
+// `tail` and receivers only `head` on their fast paths; a receiver that must
+// wait registers under both, and a push hands over to it afterwards.
+
+/// A receiver registering while a send pushes: it gets the value either
+/// from the queue or handed over, never waits forever.
+#[test]
+fn split_receiver_meets_racing_push() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(2);
+        let r = thread::spawn(move || rx.recv_blocking());
+        tx.send_blocking(1).unwrap();
+        assert_eq!(r.join().unwrap(), Ok(1));
+    });
+}
+
+/// A sender blocked on a full buffer is pulled in by the receive that makes
+/// room: every value arrives once, in order.
+#[test]
+fn split_full_sender_is_pulled_in() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(2);
+        tx.send_blocking(1).unwrap();
+        tx.send_blocking(2).unwrap();
+        let s = thread::spawn(move || tx.send_blocking(3).unwrap());
+        let got = [
+            rx.recv_blocking().unwrap(),
+            rx.recv_blocking().unwrap(),
+            rx.recv_blocking().unwrap(),
+        ];
+        assert_eq!(got, [1, 2, 3]);
+        s.join().unwrap();
+    });
+}
+
+/// Two blocked receivers on an unbounded channel and two sends: each value
+/// is received once.
+#[test]
+fn split_two_receivers_get_one_each() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let rx2 = rx.clone();
+        let a = thread::spawn(move || rx.recv_blocking().unwrap());
+        let b = thread::spawn(move || rx2.recv_blocking().unwrap());
+        tx.send_blocking(1).unwrap();
+        tx.send_blocking(2).unwrap();
+        let mut got = [a.join().unwrap(), b.join().unwrap()];
+        got.sort_unstable();
+        assert_eq!(got, [1, 2]);
+    });
+}
+
+/// A send then close racing a receiver: it drains the value, then sees
+/// the close.
+#[test]
+fn split_close_after_send_drains() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let r = thread::spawn(move || (rx.recv_blocking(), rx.recv_blocking()));
+        tx.send_blocking(5).unwrap();
+        drop(tx);
+        assert_eq!(r.join().unwrap(), (Ok(5), Err(RecvError)));
+    });
+}
+
+/// A select over two split channels fed by one thread: one case fires, the
+/// other value stays for a later receive.
+///
+/// One feeder, not one per channel: with two, loom 0.7 can deliver one
+/// feeder's (stale) unpark to the select thread after it woke and while it
+/// waits for the other feeder's lock, and its `Mutex` then lets the thread
+/// run with the lock still held. Real threads keep such an unpark as a token.
+#[test]
+fn split_select_claims_exactly_one() {
+    model(|| {
+        let (tx1, rx1) = bounded::<u32>(2);
+        let (tx2, rx2) = unbounded::<u32>();
+        let feeder = thread::spawn(move || {
+            tx1.send_blocking(1).unwrap();
+            tx2.send_blocking(2).unwrap();
+        });
+        select_one_then_the_other(&rx1, &rx2);
+        feeder.join().unwrap();
+    });
+}
+
+/// An async receive on a split channel, dropped while a send hands it the
+/// value: the value is received by the future or stays in the channel.
+#[test]
+fn split_dropped_recv_future_loses_nothing() {
+    model(|| {
+        let (tx, rx) = unbounded::<u32>();
+        let s = thread::spawn(move || tx.try_send(9).is_ok());
+        let first = {
+            let mut fut = pin!(rx.recv());
+            match poll_once(fut.as_mut()) {
+                Poll::Ready(v) => v.ok(),
+                Poll::Pending => None,
+            }
+        };
+        assert!(s.join().unwrap());
+        let later = rx.try_recv().ok();
+        assert_eq!(first.or(later), Some(9));
         assert!(first.is_none() || later.is_none());
     });
 }

@@ -1,45 +1,63 @@
-//! The channel core: one locked queue serves every flavor.
+//! The channel core: one design serves every flavor.
 //!
 //! The flavors differ only in capacity (as tokio's `chan.rs` is one queue
 //! generic over a capacity policy): `cap == 0` is a rendezvous, `cap == n` is
-//! bounded, `cap == usize::MAX` is unbounded. Under the lock there are three
-//! queues:
+//! bounded, `cap == usize::MAX` is unbounded. The state is in two halves,
+//! each under a lock of its own:
 //!
-//! - `buf`: values sent and not yet received;
-//! - `senders`: *offers*, each a blocked sender's value parked in the channel
-//!   beside its [`Entry`]. A receiver takes an offer by claiming the entry's
-//!   waiter, so the value stays with its owner until a running party takes it;
-//! - `receivers`: blocked receivers, each with an empty slot. A sender hands a
-//!   value over by claiming the waiter and filling the slot.
+//! - the *receive side* ([`RecvSide`], the `head` lock): `receivers`, blocked
+//!   receivers each with an empty slot (a sender hands a value over by
+//!   claiming the waiter and filling the slot), values given back by
+//!   cancelled receives, and the wake-ups owed;
+//! - the *send side* ([`SendSide`], the `tail` lock): `senders`, *offers*,
+//!   each a blocked sender's value parked beside its [`Entry`] (a receiver
+//!   takes an offer by claiming the entry's waiter, so the value stays with
+//!   its owner until a running party takes it);
+//! - between them the buffer, a [`Queue`] that one producer (holding `tail`)
+//!   and one consumer (holding `head`) use at once.
 //!
-//! Invariants, all under the lock:
-//! 1. A receiver entry waits only while `buf` is empty and no offer can be
-//!    taken; an offer waits only while `buf` is full and no receiver can take
-//!    it. Every path that changes `buf` or the queues keeps this (a pop from a
-//!    full `buf` pulls the oldest offer in; a send to an empty `buf` goes
-//!    straight to the oldest waiting receiver).
+//! A channel with room for two values or more is *split*: a send that finds
+//! room takes only `tail`, a receive that finds a value only `head`, so
+//! senders and receivers do not contend (the two-lock queue of Michael and
+//! Scott). Everything else (waiting, closing, `select`) holds both, head
+//! first; that view is [`Locked`]. A rendezvous or `bounded(1)` channel is
+//! *unified*: every operation holds `head` alone, which then guards both
+//! halves (with at most one value buffered there is nothing to overlap).
+//!
+//! Invariants, all under both locks (in a unified channel, under `head`):
+//! 1. A receiver entry waits only while the buffer is empty and no offer can
+//!    be taken; an offer waits only while the buffer is full and no receiver
+//!    can take it. Every path that changes the buffer or the queues restores
+//!    this before it lets go of `head` (a pop from a full buffer pulls the
+//!    oldest offer in; a push to an empty buffer is handed to the oldest
+//!    waiting receiver).
 //! 2. A claimed offer is removed by its claimer (nothing is left to return).
 //!    A claimed receiver entry stays, holding the value, until its owner
 //!    removes it: the owner then finds its value there.
 //! 3. Entries of aborted waiters are skipped (the claim CAS fails) and removed
 //!    by their owners, who take their values back.
 //! 4. After `closed`, no offer is taken: blocked senders fail with their value.
+//! 5. Split channels only: `SendSide::receivers_waiting` is true while a
+//!    receiver entry may wait, and `RecvSide::offers_waiting` while an offer
+//!    may wait. Both are set under both locks, when the entry is queued, and
+//!    read by the one-lock paths: a send reads the first under `tail` after
+//!    its push, a receive the second under `head` after its pop, and each
+//!    then takes the other lock to hand over (invariant 1). A registration
+//!    holds both locks, so it either sees the value pushed or its flag is
+//!    seen by the push.
 
 use super::error::{TryRecvError, TrySendError};
-use super::lock::{Lock, LockGuard, RawLock};
-use super::waiters::{with_thread_waiter, DeferredList, Entry, Waiter};
-use crate::sync::{Arc, AtomicUsize};
+use super::lock::{Lock, RawGuard, RawLock};
+use super::queue::Queue;
+use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// Capacity that marks an unbounded channel.
 pub(crate) const UNBOUNDED: usize = usize::MAX;
-
-/// A bounded channel's buffer is allocated up front, as Go's `make` does (so
-/// sends never reallocate), up to this many bytes; a larger bound grows on
-/// demand, so `bounded(huge)` costs nothing until it is used.
-const PREALLOC_BYTES: usize = 64 << 20;
 
 pub(crate) struct SendEntry<T> {
     pub(crate) entry: Entry,
@@ -52,66 +70,115 @@ pub(crate) struct RecvEntry<T> {
     pub(crate) slot: Option<T>,
 }
 
-pub(crate) struct Inner<T> {
-    pub(crate) buf: VecDeque<T>,
-    pub(crate) closed: bool,
-    pub(crate) senders: VecDeque<SendEntry<T>>,
+/// The receive side, under the `head` lock.
+pub(crate) struct RecvSide<T> {
+    /// Values handed to a receiver that went away before taking them (a
+    /// dropped `recv()` future or `select!`): they come out before the queue.
+    front: VecDeque<T>,
     pub(crate) receivers: VecDeque<RecvEntry<T>>,
-    /// Wake-ups and waker drops owed once the lock is released; the guard
+    /// Wake-ups and waker drops owed once the locks are released; the guard
     /// returned by [`Chan::lock`] runs them.
     pub(crate) deferred: DeferredList,
+    /// Split channels: an offer may wait (invariant 5).
+    offers_waiting: bool,
+}
+
+/// The send side, under the `tail` lock.
+pub(crate) struct SendSide<T> {
+    pub(crate) senders: VecDeque<SendEntry<T>>,
+    /// Split channels: a receiver entry may wait (invariant 5).
+    receivers_waiting: bool,
 }
 
 /// The shared state behind every `Sender` and `Receiver` of one channel.
+// `repr(C)`: `head` precedes `tail` in memory, so locking both in address
+// order (as a select does across channels) is locking head first.
+#[repr(C)]
 pub(crate) struct Chan<T> {
-    inner: Lock<Inner<T>>,
+    head: CachePadded<Lock<RecvSide<T>>>,
+    tail: CachePadded<Lock<SendSide<T>>>,
+    queue: Queue<T>,
+    /// Set under both locks; read under either.
+    closed: AtomicBool,
+    /// See the module docs: `cap >= 2`.
+    split: bool,
     pub(crate) cap: usize,
     pub(crate) sender_count: AtomicUsize,
     pub(crate) receiver_count: AtomicUsize,
 }
 
-impl<T> Inner<T> {
+/// Both halves of a channel, with every lock it needs held: the state that
+/// the invariants are stated over.
+pub(crate) struct Locked<'a, T> {
+    chan: &'a Chan<T>,
+    pub(crate) h: &'a mut RecvSide<T>,
+    pub(crate) t: &'a mut SendSide<T>,
+}
+
+impl<T> Locked<'_, T> {
+    fn buf_is_empty(&self) -> bool {
+        self.h.front.is_empty() && self.chan.queue.is_empty()
+    }
+
+    fn pop(&mut self) -> Option<T> {
+        match self.h.front.pop_front() {
+            Some(v) => Some(v),
+            // SAFETY: `head` is held: this is the queue's only consumer.
+            None => unsafe { self.chan.queue.pop() },
+        }
+    }
+
+    fn push(&mut self, value: T) {
+        // SAFETY: `tail` (or, unified, `head`) is held: the only producer.
+        unsafe { self.chan.queue.push(value) }
+    }
+
+    pub(crate) fn closed(&self) -> bool {
+        self.chan.closed.load(Ordering::Relaxed)
+    }
+
     /// Takes the oldest offer, claiming its waiter.
     fn take_offer(&mut self) -> Option<T> {
-        let i = self.senders.iter().position(|s| s.entry.try_claim())?;
-        let mut s = self.senders.remove(i)?;
-        self.deferred.push(s.entry.wake());
+        let i = self.t.senders.iter().position(|s| s.entry.try_claim())?;
+        let mut s = self.t.senders.remove(i)?;
+        self.h.deferred.push(s.entry.wake());
         Some(s.value)
     }
 
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
     fn give_to_receiver(&mut self, value: T) -> Result<(), T> {
-        for r in self.receivers.iter_mut() {
+        for r in self.h.receivers.iter_mut() {
             if r.slot.is_none() && r.entry.try_claim() {
                 r.slot = Some(value);
-                self.deferred.push(r.entry.wake());
+                self.h.deferred.push(r.entry.wake());
                 return Ok(());
             }
         }
         Err(value)
     }
 
-    pub(crate) fn try_recv(&mut self, cap: usize) -> Result<T, TryRecvError> {
-        if let Some(v) = self.buf.pop_front() {
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if let Some(v) = self.pop() {
             // Room appeared: the oldest blocked sender's value moves in (invariant 1).
-            if !self.closed && !self.senders.is_empty() && self.buf.len() < cap {
+            if !self.closed() && !self.t.senders.is_empty() && self.chan.queue.len() < self.chan.cap
+            {
                 if let Some(next) = self.take_offer() {
-                    self.buf.push_back(next);
+                    self.push(next);
                 }
             }
             return Ok(v);
         }
-        if self.closed {
+        if self.closed() {
             return Err(TryRecvError::Closed);
         }
         self.take_offer().ok_or(TryRecvError::Empty)
     }
 
-    pub(crate) fn try_send(&mut self, value: T, cap: usize) -> Result<(), TrySendError<T>> {
-        if self.closed {
+    pub(crate) fn try_send(&mut self, value: T) -> Result<(), TrySendError<T>> {
+        if self.closed() {
             return Err(TrySendError::Closed(value));
         }
-        let value = if self.buf.is_empty() && !self.receivers.is_empty() {
+        let value = if self.buf_is_empty() && !self.h.receivers.is_empty() {
             match self.give_to_receiver(value) {
                 Ok(()) => return Ok(()),
                 Err(v) => v,
@@ -119,8 +186,8 @@ impl<T> Inner<T> {
         } else {
             value
         };
-        if self.buf.len() < cap {
-            self.buf.push_back(value);
+        if self.chan.queue.len() < self.chan.cap {
+            self.push(value);
             Ok(())
         } else {
             Err(TrySendError::Full(value))
@@ -129,44 +196,58 @@ impl<T> Inner<T> {
 
     /// Would a receive complete now (a value, an offer, or closed)?
     pub(crate) fn recv_ready(&self) -> bool {
-        !self.buf.is_empty()
-            || self.closed
-            || self.senders.iter().any(|s| s.entry.waiter.is_waiting())
+        !self.buf_is_empty()
+            || self.closed()
+            || self.t.senders.iter().any(|s| s.entry.waiter.is_waiting())
+    }
+
+    /// The number of buffered values.
+    #[cfg_attr(not(feature = "futures"), allow(dead_code))]
+    pub(crate) fn len(&self) -> usize {
+        self.h.front.len() + self.chan.queue.len()
+    }
+
+    /// Queues a blocked receiver (invariant 5: a split channel's senders
+    /// now look for it).
+    pub(crate) fn push_receiver(&mut self, entry: Entry) {
+        self.h.receivers.push_back(RecvEntry { entry, slot: None });
+        self.t.receivers_waiting = true;
+    }
+
+    /// Queues an offer (invariant 5: a split channel's receivers now pull
+    /// it in when they make room).
+    pub(crate) fn push_sender(&mut self, entry: Entry, value: T) {
+        self.t.senders.push_back(SendEntry { entry, value });
+        self.h.offers_waiting = true;
     }
 
     /// Removes `waiter`'s receiver entry for `case`. `Some(slot)` if it was there.
     pub(crate) fn remove_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
-        let i = self
-            .receivers
-            .iter()
-            .position(|r| r.entry.is(waiter, case))?;
-        let mut r = self.receivers.remove(i)?;
-        self.defer_drop(&mut r.entry);
-        Some(r.slot)
+        remove_recv(self.h, waiter, case)
     }
 
     /// Removes `waiter`'s offer for `case`, giving the value back. `None`: the
     /// offer is gone because a receiver took it.
     pub(crate) fn remove_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<T> {
-        let i = self.senders.iter().position(|s| s.entry.is(waiter, case))?;
-        let mut s = self.senders.remove(i)?;
-        self.defer_drop(&mut s.entry);
+        let i = self
+            .t
+            .senders
+            .iter()
+            .position(|s| s.entry.is(waiter, case))?;
+        let mut s = self.t.senders.remove(i)?;
+        defer_drop(&mut self.h.deferred, &mut s.entry);
         Some(s.value)
     }
 
-    /// A removed entry's waker is dropped after the unlock (see `Deferred`).
-    fn defer_drop(&mut self, entry: &mut Entry) {
-        if let Some(w) = entry.waker.take() {
-            self.deferred.push(super::waiters::Deferred::Drop(w));
-        }
-    }
-
     pub(crate) fn find_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
-        self.senders.iter().position(|s| s.entry.is(waiter, case))
+        self.t.senders.iter().position(|s| s.entry.is(waiter, case))
     }
 
     pub(crate) fn find_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
-        self.receivers.iter().position(|r| r.entry.is(waiter, case))
+        self.h
+            .receivers
+            .iter()
+            .position(|r| r.entry.is(waiter, case))
     }
 
     /// Puts back a value that was handed to a receiver which went away before
@@ -174,84 +255,250 @@ impl<T> Inner<T> {
     /// waiting receiver, or to the front of the buffer, so the next receiver
     /// gets it first. The buffer may exceed its capacity by these values.
     pub(crate) fn redeliver(&mut self, value: T) {
-        if self.buf.is_empty() {
+        if self.buf_is_empty() {
             if let Err(v) = self.give_to_receiver(value) {
-                self.buf.push_front(v);
+                self.h.front.push_front(v);
             }
         } else {
-            self.buf.push_front(value);
+            self.h.front.push_front(value);
         }
     }
 
     /// Marks the channel closed and wakes every waiter. False if it already was.
     pub(crate) fn close(&mut self) -> bool {
-        if self.closed {
+        if self.closed() {
             return false;
         }
-        self.closed = true;
-        for s in self.senders.iter_mut() {
-            self.deferred.push(s.entry.notify());
+        self.chan.closed.store(true, Ordering::Release);
+        for s in self.t.senders.iter_mut() {
+            self.h.deferred.push(s.entry.notify());
         }
-        for r in self.receivers.iter_mut() {
-            self.deferred.push(r.entry.notify());
+        for r in self.h.receivers.iter_mut() {
+            self.h.deferred.push(r.entry.notify());
         }
         true
+    }
+
+    /// Moves the deferred work out, to run after the locks are released.
+    pub(crate) fn take_deferred(&mut self, out: &mut DeferredList) {
+        out.extend(self.h.deferred.drain(..));
+    }
+}
+
+fn remove_recv<T>(h: &mut RecvSide<T>, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
+    let i = h.receivers.iter().position(|r| r.entry.is(waiter, case))?;
+    let mut r = h.receivers.remove(i)?;
+    defer_drop(&mut h.deferred, &mut r.entry);
+    Some(r.slot)
+}
+
+/// A removed entry's waker is dropped after the unlock (see `Deferred`).
+fn defer_drop(deferred: &mut DeferredList, entry: &mut Entry) {
+    if let Some(w) = entry.waker.take() {
+        deferred.push(Deferred::Drop(w));
     }
 }
 
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
-        let mut buf = VecDeque::new();
-        if cap != UNBOUNDED {
-            let slots = cap.min(PREALLOC_BYTES / std::mem::size_of::<T>().max(1));
-            // Out of memory here is not an error: the buffer grows as it fills.
-            let _ = buf.try_reserve_exact(slots);
-        }
         Chan {
-            inner: Lock::new(Inner {
-                buf,
-                closed: false,
-                senders: VecDeque::new(),
+            head: CachePadded::new(Lock::new(RecvSide {
+                front: VecDeque::new(),
                 receivers: VecDeque::new(),
                 deferred: DeferredList::new(),
-            }),
+                offers_waiting: false,
+            })),
+            tail: CachePadded::new(Lock::new(SendSide {
+                senders: VecDeque::new(),
+                receivers_waiting: false,
+            })),
+            queue: Queue::new(),
+            closed: AtomicBool::new(false),
+            split: cap >= 2,
             cap,
             sender_count: AtomicUsize::new(1),
             receiver_count: AtomicUsize::new(1),
         }
     }
 
-    /// Locks the channel; the deferred work is done when the guard drops.
+    /// Takes every lock the channel has (head first); the deferred work is
+    /// done when the guard drops.
     #[inline]
     pub(crate) fn lock(&self) -> ChanGuard<'_, T> {
+        let head = self.head.raw().lock();
+        let tail = self.split.then(|| self.tail.raw().lock());
+        // SAFETY: the locks are held until the guard drops, which also ends
+        // the view's borrow.
+        let view = unsafe { self.assume_locked() };
         ChanGuard {
-            guard: Some(self.inner.lock()),
+            view,
+            head: Some(head),
+            tail,
         }
     }
 
-    /// The lock alone, for a select that locks all of its channels at once.
-    pub(crate) fn raw_lock(&self) -> &RawLock {
-        self.inner.raw()
+    /// The locks alone (head first), for a select that locks all of its
+    /// channels at once, in address order.
+    pub(crate) fn raw_locks(&self, out: &mut smallvec::SmallVec<[*const RawLock; 8]>) {
+        out.push(self.head.raw());
+        if self.split {
+            out.push(self.tail.raw());
+        }
     }
 
-    /// The state, for a caller that holds [`raw_lock`](Chan::raw_lock).
+    /// The state, for a caller that holds every lock of
+    /// [`raw_locks`](Chan::raw_locks).
     ///
     /// # Safety
     ///
-    /// As [`Lock::assume_locked`]: the caller holds this channel's `RawGuard`
-    /// while the reference lives and makes no other reference to the state.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn assume_locked(&self) -> &mut Inner<T> {
-        // SAFETY: forwarded from this function's contract.
-        unsafe { self.inner.assume_locked() }
+    /// The caller holds those locks while the view lives and makes no other
+    /// reference to the state meanwhile.
+    pub(crate) unsafe fn assume_locked(&self) -> Locked<'_, T> {
+        Locked {
+            chan: self,
+            // SAFETY: `head` is held (this function's contract).
+            h: unsafe { self.head.assume_locked() },
+            // SAFETY: `tail` is held, or the channel is unified and `head`,
+            // which is held, guards the send side too.
+            t: unsafe { self.tail.assume_locked() },
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        let h = self.head.lock();
+        h.front.len() + self.queue.len()
     }
 
     pub(crate) fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
-        self.lock().try_send(value, self.cap)
+        if self.split {
+            self.send_split(value)
+        } else {
+            self.lock().try_send(value)
+        }
     }
 
     pub(crate) fn try_recv(&self) -> Result<T, TryRecvError> {
-        self.lock().try_recv(self.cap)
+        if self.split {
+            self.recv_split()
+        } else {
+            self.lock().try_recv()
+        }
+    }
+
+    /// A send on a split channel, holding `tail` only. `Full` if there is no
+    /// room: the caller may then wait under both locks.
+    #[inline]
+    fn send_split(&self, value: T) -> Result<(), TrySendError<T>> {
+        let t = self.tail.lock();
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(TrySendError::Closed(value));
+        }
+        // A stale `head` only makes the queue look fuller: a spurious `Full`
+        // is settled under both locks by a blocking send.
+        // SAFETY: `tail` is held: this is the queue's only producer.
+        if !unsafe { self.queue.has_room(self.cap) } {
+            return Err(TrySendError::Full(value));
+        }
+        // SAFETY: `tail` is held: this is the queue's only producer.
+        unsafe { self.queue.push(value) };
+        let hand_over = t.receivers_waiting;
+        drop(t);
+        if hand_over {
+            self.hand_to_receivers();
+        }
+        Ok(())
+    }
+
+    /// After a push found a receiver waiting: gives buffered values to the
+    /// waiting receivers (invariant 1), under `head`.
+    #[cold]
+    fn hand_to_receivers(&self) {
+        let guard = self.head_guard();
+        let h = &mut *guard.h;
+        let mut waiting = false;
+        for r in h.receivers.iter_mut() {
+            if r.slot.is_some() || !r.entry.waiter.is_waiting() {
+                continue;
+            }
+            if h.front.is_empty() && self.queue.is_empty() {
+                waiting = true;
+                break;
+            }
+            if r.entry.try_claim() {
+                let v = match h.front.pop_front() {
+                    Some(v) => v,
+                    // SAFETY: `head` is held: the only consumer. The buffer
+                    // is not empty (checked above, and only consumers take).
+                    None => unsafe { self.queue.pop() }.expect("checked non-empty"),
+                };
+                r.slot = Some(v);
+                h.deferred.push(r.entry.wake());
+            }
+        }
+        if !waiting {
+            // Nobody is left waiting: senders stop looking (invariant 5).
+            self.tail.lock().receivers_waiting = false;
+        }
+        if h.offers_waiting {
+            self.pull_offers(h);
+        }
+    }
+
+    /// A receive on a split channel, holding `head` only.
+    #[inline]
+    fn recv_split(&self) -> Result<T, TryRecvError> {
+        let guard = self.head_guard();
+        let h = &mut *guard.h;
+        let v = match h.front.pop_front() {
+            Some(v) => Some(v),
+            // SAFETY: `head` is held: this is the queue's only consumer.
+            None => unsafe { self.queue.pop() },
+        };
+        match v {
+            Some(v) => {
+                if h.offers_waiting {
+                    self.pull_offers(h);
+                }
+                Ok(v)
+            }
+            // Closing holds `head`, and every value sent before it is in the
+            // queue: closed and empty is drained.
+            None if self.closed.load(Ordering::Relaxed) => Err(TryRecvError::Closed),
+            // No offer waits while the buffer is empty (invariant 1).
+            None => Err(TryRecvError::Empty),
+        }
+    }
+
+    /// After a pop found an offer waiting: moves offers into the room made
+    /// (invariant 1), taking `tail` while `head` is held.
+    #[cold]
+    fn pull_offers(&self, h: &mut RecvSide<T>) {
+        let mut t = self.tail.lock();
+        while !self.closed.load(Ordering::Relaxed) && self.queue.len() < self.cap {
+            let Some(i) = t.senders.iter().position(|s| s.entry.try_claim()) else {
+                break;
+            };
+            let mut s = t.senders.remove(i).expect("found above");
+            h.deferred.push(s.entry.wake());
+            // SAFETY: `tail` is held: the only producer.
+            unsafe { self.queue.push(s.value) };
+        }
+        h.offers_waiting = t.senders.iter().any(|s| s.entry.waiter.is_waiting());
+    }
+
+    /// `head` alone, with the deferred work run after the unlock.
+    #[inline]
+    fn head_guard(&self) -> HeadGuard<'_, T> {
+        let raw = self.head.raw().lock();
+        HeadGuard {
+            // SAFETY: `head` is held until the guard drops.
+            h: unsafe { self.head.assume_locked() },
+            raw: Some(raw),
+        }
     }
 
     pub(crate) fn close(&self) -> bool {
@@ -261,14 +508,16 @@ impl<T> Chan<T> {
     /// The last receiver went away: close, and drop the buffered values now
     /// (outside the lock, since their destructors are user code).
     pub(crate) fn disconnect_receivers(&self) {
-        let drained = {
+        let mut drained = Vec::new();
+        {
             let mut inner = self.lock();
             inner.close();
-            std::mem::take(&mut inner.buf)
-        };
+            while let Some(v) = inner.pop() {
+                drained.push(v);
+            }
+        }
         drop(drained);
     }
-
     /// Blocks the current thread until the value is sent, the channel closes,
     /// or `deadline` passes. The error is `Full(v)` on the deadline.
     pub(crate) fn send_blocking(
@@ -276,8 +525,17 @@ impl<T> Chan<T> {
         value: T,
         deadline: Option<Instant>,
     ) -> Result<(), TrySendError<T>> {
+        // A split channel first tries under `tail` alone.
+        let value = if self.split {
+            match self.send_split(value) {
+                Err(TrySendError::Full(v)) => v,
+                done => return done,
+            }
+        } else {
+            value
+        };
         let mut inner = self.lock();
-        let value = match inner.try_send(value, self.cap) {
+        let value = match inner.try_send(value) {
             Err(TrySendError::Full(v)) => v,
             done => return done,
         };
@@ -288,10 +546,7 @@ impl<T> Chan<T> {
             let mut value = value;
             loop {
                 waiter.reset();
-                inner.senders.push_back(SendEntry {
-                    entry: Entry::new(waiter, 0, None),
-                    value,
-                });
+                inner.push_sender(Entry::new(waiter, 0, None), value);
                 drop(inner);
                 let in_time = waiter.wait(deadline);
                 inner = self.lock();
@@ -301,7 +556,7 @@ impl<T> Chan<T> {
                     Some(v) => value = v,
                 }
                 // Still ours, and nobody can take it now that it is out of the queue.
-                value = match inner.try_send(value, self.cap) {
+                value = match inner.try_send(value) {
                     Err(TrySendError::Full(v)) if in_time => v,
                     done => return done,
                 };
@@ -312,8 +567,14 @@ impl<T> Chan<T> {
     /// Blocks the current thread until a value arrives, the channel is closed
     /// and drained, or `deadline` passes (`Err(Empty)`).
     pub(crate) fn recv_blocking(&self, deadline: Option<Instant>) -> Result<T, TryRecvError> {
+        if self.split {
+            match self.recv_split() {
+                Err(TryRecvError::Empty) => {}
+                done => return done,
+            }
+        }
         let mut inner = self.lock();
-        match inner.try_recv(self.cap) {
+        match inner.try_recv() {
             Err(TryRecvError::Empty) => {}
             done => return done,
         }
@@ -322,17 +583,14 @@ impl<T> Chan<T> {
         }
         with_thread_waiter(|waiter| loop {
             waiter.reset();
-            inner.receivers.push_back(RecvEntry {
-                entry: Entry::new(waiter, 0, None),
-                slot: None,
-            });
+            inner.push_receiver(Entry::new(waiter, 0, None));
             drop(inner);
             let in_time = waiter.wait(deadline);
             inner = self.lock();
             if let Some(Some(v)) = inner.remove_recv(waiter, 0) {
                 return Ok(v);
             }
-            match inner.try_recv(self.cap) {
+            match inner.try_recv() {
                 Err(TryRecvError::Empty) if in_time => {}
                 done => return done,
             }
@@ -345,17 +603,22 @@ impl<T> Chan<T> {
         reg: &mut Registration,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, TryRecvError>> {
+        if self.split && !reg.registered {
+            match self.recv_split() {
+                Err(TryRecvError::Empty) => {}
+                done => return Poll::Ready(done),
+            }
+        }
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
             let ready = inner.recv_ready();
             if let Some(i) = inner.find_recv(waiter, 0) {
-                if inner.receivers[i].slot.is_none() && !ready {
+                if inner.h.receivers[i].slot.is_none() && !ready {
                     // Still waiting and nothing to take: keep our place in the queue.
-                    let inner = &mut *inner;
-                    let entry = &mut inner.receivers[i].entry;
-                    if let Some(old) = entry.update_waker(cx.waker()) {
-                        inner.deferred.push(old);
+                    let h = &mut *inner.h;
+                    if let Some(old) = h.receivers[i].entry.update_waker(cx.waker()) {
+                        h.deferred.push(old);
                     }
                     return Poll::Pending;
                 }
@@ -365,13 +628,10 @@ impl<T> Chan<T> {
                 return Poll::Ready(Ok(v));
             }
         }
-        match inner.try_recv(self.cap) {
+        match inner.try_recv() {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
-                inner.receivers.push_back(RecvEntry {
-                    entry: Entry::new(waiter, 0, Some(cx.waker())),
-                    slot: None,
-                });
+                inner.push_receiver(Entry::new(waiter, 0, Some(cx.waker())));
                 reg.registered = true;
                 Poll::Pending
             }
@@ -399,10 +659,18 @@ impl<T> Chan<T> {
         reg: &mut Registration,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), T>> {
+        if self.split && !reg.registered {
+            let v = value.take().expect("send future polled after completion");
+            match self.send_split(v) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(v)),
+                Err(TrySendError::Full(v)) => *value = Some(v),
+            }
+        }
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
-            let closed = inner.closed;
+            let closed = inner.closed();
             match inner.find_send(waiter, 0) {
                 // Taken by a receiver (invariant 2).
                 None => {
@@ -411,8 +679,8 @@ impl<T> Chan<T> {
                 }
                 Some(i) if !closed => {
                     let inner = &mut *inner;
-                    if let Some(old) = inner.senders[i].entry.update_waker(cx.waker()) {
-                        inner.deferred.push(old);
+                    if let Some(old) = inner.t.senders[i].entry.update_waker(cx.waker()) {
+                        inner.h.deferred.push(old);
                     }
                     return Poll::Pending;
                 }
@@ -424,15 +692,12 @@ impl<T> Chan<T> {
             }
         }
         let v = value.take().expect("send future polled after completion");
-        match inner.try_send(v, self.cap) {
+        match inner.try_send(v) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
             Err(TrySendError::Full(v)) => {
                 let waiter = reg.prepare();
-                inner.senders.push_back(SendEntry {
-                    entry: Entry::new(waiter, 0, Some(cx.waker())),
-                    value: v,
-                });
+                inner.push_sender(Entry::new(waiter, 0, Some(cx.waker())), v);
                 reg.registered = true;
                 Poll::Pending
             }
@@ -443,17 +708,23 @@ impl<T> Chan<T> {
     /// offer that `poll_send` then waits on. `Err(value)` if closed.
     #[cfg_attr(not(feature = "futures"), allow(dead_code))]
     pub(crate) fn start_send(&self, value: T, reg: &mut Registration) -> Result<(), T> {
+        let value = if self.split {
+            match self.send_split(value) {
+                Ok(()) => return Ok(()),
+                Err(TrySendError::Closed(v)) => return Err(v),
+                Err(TrySendError::Full(v)) => v,
+            }
+        } else {
+            value
+        };
         let mut inner = self.lock();
-        match inner.try_send(value, self.cap) {
+        match inner.try_send(value) {
             Ok(()) => Ok(()),
             Err(TrySendError::Closed(v)) => Err(v),
             Err(TrySendError::Full(v)) => {
                 let waiter = reg.prepare();
                 // The waker comes with the next poll_ready/poll_flush.
-                inner.senders.push_back(SendEntry {
-                    entry: Entry::new(waiter, 0, None),
-                    value: v,
-                });
+                inner.push_sender(Entry::new(waiter, 0, None), v);
                 reg.registered = true;
                 Ok(())
             }
@@ -502,38 +773,58 @@ impl Drop for Registration {
     }
 }
 
-/// The lock of one channel, held. When it drops, the lock is released first,
-/// then the deferred wake-ups run (see [`Deferred`](super::waiters::Deferred)).
+/// Every lock of one channel, held. When it drops, the locks are released
+/// first, then the deferred wake-ups run (see [`Deferred`]).
 pub(crate) struct ChanGuard<'a, T> {
-    guard: Option<LockGuard<'a, Inner<T>>>,
+    view: Locked<'a, T>,
+    head: Option<RawGuard<'a>>,
+    tail: Option<RawGuard<'a>>,
 }
 
-impl<T> std::ops::Deref for ChanGuard<'_, T> {
-    type Target = Inner<T>;
+impl<'a, T> std::ops::Deref for ChanGuard<'a, T> {
+    type Target = Locked<'a, T>;
     #[inline]
-    fn deref(&self) -> &Inner<T> {
-        self.guard.as_ref().expect("held until drop")
+    fn deref(&self) -> &Locked<'a, T> {
+        &self.view
     }
 }
 
-impl<T> std::ops::DerefMut for ChanGuard<'_, T> {
+impl<'a, T> std::ops::DerefMut for ChanGuard<'a, T> {
     #[inline]
-    fn deref_mut(&mut self) -> &mut Inner<T> {
-        self.guard.as_mut().expect("held until drop")
+    fn deref_mut(&mut self) -> &mut Locked<'a, T> {
+        &mut self.view
     }
 }
 
 impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        let Some(mut guard) = self.guard.take() else {
-            return;
-        };
-        if guard.deferred.is_empty() {
+        drop(self.tail.take());
+        if self.view.h.deferred.is_empty() {
             return;
         }
-        let deferred = std::mem::take(&mut guard.deferred);
-        drop(guard);
+        let deferred = std::mem::take(&mut self.view.h.deferred);
+        drop(self.head.take());
+        for d in deferred {
+            d.run();
+        }
+    }
+}
+
+/// The `head` lock alone, for the one-lock paths of a split channel.
+struct HeadGuard<'a, T> {
+    h: &'a mut RecvSide<T>,
+    raw: Option<RawGuard<'a>>,
+}
+
+impl<T> Drop for HeadGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.h.deferred.is_empty() {
+            return;
+        }
+        let deferred = std::mem::take(&mut self.h.deferred);
+        drop(self.raw.take());
         for d in deferred {
             d.run();
         }

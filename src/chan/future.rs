@@ -140,7 +140,7 @@ impl<T> futures_core::Stream for Receiver<T> {
 impl<T> futures_core::FusedStream for Receiver<T> {
     fn is_terminated(&self) -> bool {
         let inner = self.chan.lock();
-        inner.closed && inner.buf.is_empty()
+        inner.closed() && inner.len() == 0
     }
 }
 

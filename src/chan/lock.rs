@@ -1,7 +1,7 @@
-//! The per-channel lock: a test-and-test-and-set spinlock that backs off to
+//! The channel locks: a test-and-test-and-set spinlock that backs off to
 //! `yield_now`, never to the kernel.
 //!
-//! Every channel operation holds it for a few dozen instructions (a `VecDeque`
+//! Every channel operation holds one for a few dozen instructions (a queue
 //! push or pop and a scan of a short waiter queue), so parking on contention
 //! would cost far more than the critical section. On 2-vCPU machines a holder
 //! can be preempted; backing off to `yield_now` lets it run again.

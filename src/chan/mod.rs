@@ -22,6 +22,7 @@ mod future;
 mod iter;
 pub mod local;
 mod lock;
+mod queue;
 pub(crate) mod waiters;
 
 pub use error::{
@@ -30,7 +31,7 @@ pub use error::{
 pub use future::{RecvFuture, SendFuture};
 pub use iter::{IntoIter, Iter, TryIter};
 
-pub(crate) use self::core::{Chan, RecvEntry, Registration, SendEntry, UNBOUNDED};
+pub(crate) use self::core::{Chan, Registration, UNBOUNDED};
 pub(crate) use lock::RawLock;
 
 use crate::context::assert_may_block;
@@ -391,7 +392,7 @@ macro_rules! shared_methods {
             /// assert!(rx.is_closed());
             /// ```
             pub fn is_closed(&self) -> bool {
-                self.chan.lock().closed
+                self.chan.is_closed()
             }
 
             /// The number of values buffered in the channel (Go's `len(ch)`).
@@ -402,7 +403,7 @@ macro_rules! shared_methods {
             /// assert_eq!((tx.len(), rx.len()), (1, 1));
             /// ```
             pub fn len(&self) -> usize {
-                self.chan.lock().buf.len()
+                self.chan.len()
             }
 
             /// True if no value is buffered.
@@ -412,7 +413,7 @@ macro_rules! shared_methods {
             /// assert!(rx.is_empty() && tx.is_empty());
             /// ```
             pub fn is_empty(&self) -> bool {
-                self.chan.lock().buf.is_empty()
+                self.chan.len() == 0
             }
 
             /// True if the buffer is at capacity (always for a rendezvous
@@ -425,7 +426,7 @@ macro_rules! shared_methods {
             /// assert!(tx.is_full());
             /// ```
             pub fn is_full(&self) -> bool {
-                self.chan.lock().buf.len() >= self.chan.cap
+                self.chan.len() >= self.chan.cap
             }
 
             /// The bound (Go's `cap(ch)`), or `None` for an unbounded channel.
