@@ -22,7 +22,8 @@
 //! Scott). Everything else (waiting, closing, `select`) holds both, head
 //! first; that view is [`Locked`]. A rendezvous or `bounded(1)` channel is
 //! *unified*: every operation holds `head` alone, which then guards both
-//! halves (with at most one value buffered there is nothing to overlap).
+//! halves (with at most one value buffered there is nothing to overlap), and
+//! its buffer is a `VecDeque` on the receive side instead of the queue.
 //!
 //! Invariants, all under both locks (in a unified channel, under `head`):
 //! 1. A receiver entry waits only while the buffer is empty and no offer can
@@ -48,10 +49,9 @@
 
 use super::error::{TryRecvError, TrySendError};
 use super::lock::{Lock, RawGuard, RawLock};
-use super::queue::Queue;
+use super::queue::{Padded, Queue};
 use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
-use crossbeam_utils::CachePadded;
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -74,6 +74,8 @@ pub(crate) struct RecvEntry<T> {
 pub(crate) struct RecvSide<T> {
     /// Values handed to a receiver that went away before taking them (a
     /// dropped `recv()` future or `select!`): they come out before the queue.
+    /// A unified channel buffers here alone (its queue stays unused): with at
+    /// most one value buffered, a `VecDeque` under the one lock is cheapest.
     front: VecDeque<T>,
     pub(crate) receivers: VecDeque<RecvEntry<T>>,
     /// Wake-ups and waker drops owed once the locks are released; the guard
@@ -95,8 +97,8 @@ pub(crate) struct SendSide<T> {
 // order (as a select does across channels) is locking head first.
 #[repr(C)]
 pub(crate) struct Chan<T> {
-    head: CachePadded<Lock<RecvSide<T>>>,
-    tail: CachePadded<Lock<SendSide<T>>>,
+    head: Padded<Lock<RecvSide<T>>>,
+    tail: Padded<Lock<SendSide<T>>>,
     queue: Queue<T>,
     /// Set under both locks; read under either.
     closed: AtomicBool,
@@ -116,23 +118,44 @@ pub(crate) struct Locked<'a, T> {
 }
 
 impl<T> Locked<'_, T> {
+    #[inline]
     fn buf_is_empty(&self) -> bool {
-        self.h.front.is_empty() && self.chan.queue.is_empty()
+        self.h.front.is_empty() && (!self.chan.split || self.chan.queue.is_empty())
     }
 
+    #[inline]
     fn pop(&mut self) -> Option<T> {
         match self.h.front.pop_front() {
             Some(v) => Some(v),
             // SAFETY: `head` is held: this is the queue's only consumer.
-            None => unsafe { self.chan.queue.pop() },
+            None if self.chan.split => unsafe { self.chan.queue.pop() },
+            None => None,
         }
     }
 
+    #[inline]
     fn push(&mut self, value: T) {
-        // SAFETY: `tail` (or, unified, `head`) is held: the only producer.
-        unsafe { self.chan.queue.push(value) }
+        if self.chan.split {
+            // SAFETY: `tail` is held: this is the queue's only producer.
+            unsafe { self.chan.queue.push(value) }
+        } else {
+            self.h.front.push_back(value);
+        }
     }
 
+    /// The values that count against the capacity: a split channel's queue
+    /// (values given back by cancelled receives come on top), or a unified
+    /// channel's whole buffer.
+    #[inline]
+    fn queued(&self) -> usize {
+        if self.chan.split {
+            self.chan.queue.len()
+        } else {
+            self.h.front.len()
+        }
+    }
+
+    #[inline]
     pub(crate) fn closed(&self) -> bool {
         self.chan.closed.load(Ordering::Relaxed)
     }
@@ -157,11 +180,11 @@ impl<T> Locked<'_, T> {
         Err(value)
     }
 
+    #[inline]
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         if let Some(v) = self.pop() {
             // Room appeared: the oldest blocked sender's value moves in (invariant 1).
-            if !self.closed() && !self.t.senders.is_empty() && self.chan.queue.len() < self.chan.cap
-            {
+            if !self.closed() && !self.t.senders.is_empty() && self.queued() < self.chan.cap {
                 if let Some(next) = self.take_offer() {
                     self.push(next);
                 }
@@ -174,6 +197,7 @@ impl<T> Locked<'_, T> {
         self.take_offer().ok_or(TryRecvError::Empty)
     }
 
+    #[inline]
     pub(crate) fn try_send(&mut self, value: T) -> Result<(), TrySendError<T>> {
         if self.closed() {
             return Err(TrySendError::Closed(value));
@@ -186,7 +210,7 @@ impl<T> Locked<'_, T> {
         } else {
             value
         };
-        if self.chan.queue.len() < self.chan.cap {
+        if self.queued() < self.chan.cap {
             self.push(value);
             Ok(())
         } else {
@@ -204,7 +228,12 @@ impl<T> Locked<'_, T> {
     /// The number of buffered values.
     #[cfg_attr(not(feature = "futures"), allow(dead_code))]
     pub(crate) fn len(&self) -> usize {
-        self.h.front.len() + self.chan.queue.len()
+        self.h.front.len()
+            + if self.chan.split {
+                self.chan.queue.len()
+            } else {
+                0
+            }
     }
 
     /// Queues a blocked receiver (invariant 5: a split channel's senders
@@ -302,13 +331,14 @@ fn defer_drop(deferred: &mut DeferredList, entry: &mut Entry) {
 impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
-            head: CachePadded::new(Lock::new(RecvSide {
-                front: VecDeque::new(),
+            head: Padded::new(Lock::new(RecvSide {
+                // A unified channel buffers here (at most one value).
+                front: VecDeque::with_capacity(if cap < 2 { cap } else { 0 }),
                 receivers: VecDeque::new(),
                 deferred: DeferredList::new(),
                 offers_waiting: false,
             })),
-            tail: CachePadded::new(Lock::new(SendSide {
+            tail: Padded::new(Lock::new(SendSide {
                 senders: VecDeque::new(),
                 receivers_waiting: false,
             })),
@@ -641,10 +671,15 @@ impl<T> Chan<T> {
 
     /// Cancels an async receive: a value already handed to it goes back to
     /// the channel for the next receiver (cancel safety).
+    #[inline]
     pub(crate) fn cancel_recv(&self, reg: &mut Registration) {
-        if !reg.registered {
-            return;
+        if reg.registered {
+            self.cancel_registered_recv(reg);
         }
+    }
+
+    #[cold]
+    fn cancel_registered_recv(&self, reg: &mut Registration) {
         reg.registered = false;
         let mut inner = self.lock();
         if let Some(Some(v)) = inner.remove_recv(reg.waiter(), 0) {
@@ -732,10 +767,17 @@ impl<T> Chan<T> {
     }
 
     /// Cancels an async send: the value, if no receiver took it, is returned.
+    #[inline]
     pub(crate) fn cancel_send(&self, reg: &mut Registration) -> Option<T> {
-        if !reg.registered {
-            return None;
+        if reg.registered {
+            self.cancel_registered_send(reg)
+        } else {
+            None
         }
+    }
+
+    #[cold]
+    fn cancel_registered_send(&self, reg: &mut Registration) -> Option<T> {
         reg.registered = false;
         let v = self.lock().remove_send(reg.waiter(), 0);
         v
