@@ -93,20 +93,27 @@ pub(crate) struct SendSide<T> {
 }
 
 /// The shared state behind every `Sender` and `Receiver` of one channel.
-// `repr(C)`: `head` precedes `tail` in memory, so locking both in address
-// order (as a select does across channels) is locking head first.
+// `repr(C)`, in this order: the fields every operation reads and few write
+// come first, padded off from the receive side, then the send side, then the
+// queue (its two ends padded off from each other and from its block
+// recycling). Keeping `cap`/`closed` off the lines that the queue or the
+// locks write saves a cache miss per operation under contention (measured:
+// a third of `recv_blocking`'s samples on reading `split` when it shared a
+// line with the queue's spare-block pointer). And `head` precedes `tail`, so
+// locking both in address order (as a select does across channels) is
+// locking head first.
 #[repr(C)]
 pub(crate) struct Chan<T> {
+    pub(crate) cap: usize,
+    /// See the module docs: `cap >= 2`.
+    split: bool,
+    /// Set under both locks; read under either.
+    closed: AtomicBool,
+    pub(crate) sender_count: AtomicUsize,
+    pub(crate) receiver_count: Padded<AtomicUsize>,
     head: Padded<Lock<RecvSide<T>>>,
     tail: Padded<Lock<SendSide<T>>>,
     queue: Queue<T>,
-    /// Set under both locks; read under either.
-    closed: AtomicBool,
-    /// See the module docs: `cap >= 2`.
-    split: bool,
-    pub(crate) cap: usize,
-    pub(crate) sender_count: AtomicUsize,
-    pub(crate) receiver_count: AtomicUsize,
 }
 
 /// Both halves of a channel, with every lock it needs held: the state that
@@ -347,7 +354,7 @@ impl<T> Chan<T> {
             split: cap >= 2,
             cap,
             sender_count: AtomicUsize::new(1),
-            receiver_count: AtomicUsize::new(1),
+            receiver_count: Padded::new(AtomicUsize::new(1)),
         }
     }
 

@@ -88,6 +88,9 @@ struct End<T> {
     other: Cell<usize>,
 }
 
+// `repr(C)`: the spare-block pointers, which both ends swap once per block,
+// come after the padded ends, off their lines.
+#[repr(C)]
 pub(crate) struct Queue<T> {
     head: Padded<End<T>>,
     tail: Padded<End<T>>,
