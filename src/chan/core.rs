@@ -428,7 +428,7 @@ impl<T> Chan<T> {
 
     /// A send on a split channel, holding `tail` only. `Full` if there is no
     /// room: the caller may then wait under both locks.
-    #[inline]
+    #[inline(always)]
     fn send_split(&self, value: T) -> Result<(), TrySendError<T>> {
         let t = self.tail.lock();
         if self.closed.load(Ordering::Relaxed) {
@@ -486,7 +486,7 @@ impl<T> Chan<T> {
     }
 
     /// A receive on a split channel, holding `head` only.
-    #[inline]
+    #[inline(always)]
     fn recv_split(&self) -> Result<T, TryRecvError> {
         let guard = self.head_guard();
         let h = &mut *guard.h;
