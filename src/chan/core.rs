@@ -360,7 +360,7 @@ impl<T> Chan<T> {
 
     /// Takes every lock the channel has (head first); the deferred work is
     /// done when the guard drops.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn lock(&self) -> ChanGuard<'_, T> {
         let head = self.head.raw().lock();
         let tail = self.split.then(|| self.tail.raw().lock());
@@ -849,14 +849,34 @@ impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         drop(self.tail.take());
-        if self.view.h.deferred.is_empty() {
-            return;
+        run_deferred(&mut self.view.h.deferred, &mut self.head);
+    }
+}
+
+/// Releases `held`, then runs the work in `deferred`. Most critical
+/// sections owe one wake-up at most: that one is popped alone rather than
+/// moving the whole list out.
+#[inline]
+fn run_deferred(deferred: &mut DeferredList, held: &mut Option<RawGuard<'_>>) {
+    match deferred.len() {
+        0 => {}
+        1 => {
+            let d = deferred.pop();
+            drop(held.take());
+            if let Some(d) = d {
+                d.run();
+            }
         }
-        let deferred = std::mem::take(&mut self.view.h.deferred);
-        drop(self.head.take());
-        for d in deferred {
-            d.run();
-        }
+        _ => run_all_deferred(deferred, held),
+    }
+}
+
+#[cold]
+fn run_all_deferred(deferred: &mut DeferredList, held: &mut Option<RawGuard<'_>>) {
+    let all = std::mem::take(deferred);
+    drop(held.take());
+    for d in all {
+        d.run();
     }
 }
 
@@ -869,13 +889,6 @@ struct HeadGuard<'a, T> {
 impl<T> Drop for HeadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        if self.h.deferred.is_empty() {
-            return;
-        }
-        let deferred = std::mem::take(&mut self.h.deferred);
-        drop(self.raw.take());
-        for d in deferred {
-            d.run();
-        }
+        run_deferred(&mut self.h.deferred, &mut self.raw);
     }
 }
