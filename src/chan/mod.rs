@@ -15,6 +15,15 @@
 //! assert_eq!(rx.iter().collect::<Vec<_>>(), [0, 1, 2]);
 //! t.join().unwrap();
 //! ```
+//!
+//! Layout (a deviation from the `array.rs`/`list.rs`/`zero.rs` split of the
+//! design notes): every flavor is one core, `core.rs`, over one buffer,
+//! `queue.rs`, with the locks in `lock.rs`. `select` must lock all of its
+//! channels at once to decide atomically that no case is ready (Go's
+//! `TestNonblockSelectRace`), and a waiter registered in several channels
+//! must be claimed by exactly one, so all flavors share one locking and
+//! claiming protocol; the flavors differ only in capacity and in whether
+//! the buffer's two ends have a lock each (see `core.rs`).
 
 mod core;
 mod error;
