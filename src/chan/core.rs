@@ -48,7 +48,7 @@
 //!    seen by the push.
 
 use super::error::{TryRecvError, TrySendError};
-use super::lock::{Lock, RawGuard, RawLock};
+use super::lock::{Held, Lock, RawGuard, RawLock};
 use super::queue::{Padded, Queue};
 use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
@@ -120,8 +120,8 @@ pub(crate) struct Chan<T> {
 /// the invariants are stated over.
 pub(crate) struct Locked<'a, T> {
     chan: &'a Chan<T>,
-    pub(crate) h: &'a mut RecvSide<T>,
-    pub(crate) t: &'a mut SendSide<T>,
+    pub(crate) h: Held<'a, RecvSide<T>>,
+    pub(crate) t: Held<'a, SendSide<T>>,
 }
 
 impl<T> Locked<'_, T> {
@@ -177,10 +177,11 @@ impl<T> Locked<'_, T> {
 
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
     fn give_to_receiver(&mut self, value: T) -> Result<(), T> {
-        for r in self.h.receivers.iter_mut() {
+        let h = &mut *self.h;
+        for r in h.receivers.iter_mut() {
             if r.slot.is_none() && r.entry.try_claim() {
                 r.slot = Some(value);
-                self.h.deferred.push(r.entry.wake());
+                h.deferred.push(r.entry.wake());
                 return Ok(());
             }
         }
@@ -259,7 +260,7 @@ impl<T> Locked<'_, T> {
 
     /// Removes `waiter`'s receiver entry for `case`. `Some(slot)` if it was there.
     pub(crate) fn remove_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
-        remove_recv(self.h, waiter, case)
+        remove_recv(&mut self.h, waiter, case)
     }
 
     /// Removes `waiter`'s offer for `case`, giving the value back. `None`: the
@@ -306,11 +307,12 @@ impl<T> Locked<'_, T> {
             return false;
         }
         self.chan.closed.store(true, Ordering::Release);
+        let h = &mut *self.h;
         for s in self.t.senders.iter_mut() {
-            self.h.deferred.push(s.entry.notify());
+            h.deferred.push(s.entry.notify());
         }
-        for r in self.h.receivers.iter_mut() {
-            self.h.deferred.push(r.entry.notify());
+        for r in h.receivers.iter_mut() {
+            h.deferred.push(r.entry.notify());
         }
         true
     }
@@ -394,10 +396,10 @@ impl<T> Chan<T> {
         Locked {
             chan: self,
             // SAFETY: `head` is held (this function's contract).
-            h: unsafe { self.head.assume_locked() },
+            h: unsafe { self.head.held() },
             // SAFETY: `tail` is held, or the channel is unified and `head`,
             // which is held, guards the send side too.
-            t: unsafe { self.tail.assume_locked() },
+            t: unsafe { self.tail.held() },
         }
     }
 
@@ -454,7 +456,7 @@ impl<T> Chan<T> {
     /// waiting receivers (invariant 1), under `head`.
     #[cold]
     fn hand_to_receivers(&self) {
-        let guard = self.head_guard();
+        let mut guard = self.head_guard();
         let h = &mut *guard.h;
         let mut waiting = false;
         for r in h.receivers.iter_mut() {
@@ -488,7 +490,7 @@ impl<T> Chan<T> {
     /// A receive on a split channel, holding `head` only.
     #[inline(always)]
     fn recv_split(&self) -> Result<T, TryRecvError> {
-        let guard = self.head_guard();
+        let mut guard = self.head_guard();
         let h = &mut *guard.h;
         let v = match h.front.pop_front() {
             Some(v) => Some(v),
@@ -533,7 +535,7 @@ impl<T> Chan<T> {
         let raw = self.head.raw().lock();
         HeadGuard {
             // SAFETY: `head` is held until the guard drops.
-            h: unsafe { self.head.assume_locked() },
+            h: unsafe { self.head.held() },
             raw: Some(raw),
         }
     }
@@ -849,46 +851,56 @@ impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         drop(self.tail.take());
-        run_deferred(&mut self.view.h.deferred, &mut self.head);
+        let owed = Owed::take(&mut self.view.h.deferred);
+        drop(self.head.take());
+        owed.run();
     }
 }
 
-/// Releases `held`, then runs the work in `deferred`. Most critical
-/// sections owe one wake-up at most: that one is popped alone rather than
-/// moving the whole list out.
-#[inline]
-fn run_deferred(deferred: &mut DeferredList, held: &mut Option<RawGuard<'_>>) {
-    match deferred.len() {
-        0 => {}
-        1 => {
-            let d = deferred.pop();
-            drop(held.take());
-            if let Some(d) = d {
-                d.run();
-            }
+/// The deferred work of a critical section, moved out before the unlock.
+/// Most sections owe one wake-up at most: that one is popped alone rather
+/// than moving the whole list out.
+enum Owed {
+    Nothing,
+    One(Deferred),
+    Many(DeferredList),
+}
+
+impl Owed {
+    /// Takes the work out of `deferred`. The list is borrowed only for this
+    /// call, which ends before the caller unlocks: no reference into the
+    /// locked state outlives the lock.
+    #[inline]
+    fn take(deferred: &mut DeferredList) -> Owed {
+        match deferred.len() {
+            0 => Owed::Nothing,
+            1 => deferred.pop().map_or(Owed::Nothing, Owed::One),
+            _ => Owed::Many(std::mem::take(deferred)),
         }
-        _ => run_all_deferred(deferred, held),
     }
-}
 
-#[cold]
-fn run_all_deferred(deferred: &mut DeferredList, held: &mut Option<RawGuard<'_>>) {
-    let all = std::mem::take(deferred);
-    drop(held.take());
-    for d in all {
-        d.run();
+    /// Runs the work; called after the unlock.
+    #[inline]
+    fn run(self) {
+        match self {
+            Owed::Nothing => {}
+            Owed::One(d) => d.run(),
+            Owed::Many(all) => all.into_iter().for_each(Deferred::run),
+        }
     }
 }
 
 /// The `head` lock alone, for the one-lock paths of a split channel.
 struct HeadGuard<'a, T> {
-    h: &'a mut RecvSide<T>,
+    h: Held<'a, RecvSide<T>>,
     raw: Option<RawGuard<'a>>,
 }
 
 impl<T> Drop for HeadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        run_deferred(&mut self.h.deferred, &mut self.raw);
+        let owed = Owed::take(&mut self.h.deferred);
+        drop(self.raw.take());
+        owed.run();
     }
 }

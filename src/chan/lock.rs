@@ -29,7 +29,7 @@ impl RawLock {
         }
     }
 
-    /// Locks without access to the value: see [`Lock::assume_locked`].
+    /// Locks without access to the value: see [`Lock::held`].
     #[inline]
     pub(crate) fn lock(&self) -> RawGuard<'_> {
         use std::sync::atomic::Ordering;
@@ -133,19 +133,49 @@ impl<T> Lock<T> {
         &self.raw
     }
 
-    /// The value, for a caller that already holds the lock through a
-    /// [`RawGuard`] of [`raw`](Lock::raw).
+    /// The value as a [`Held`] handle, for a caller that holds the lock.
     ///
     /// # Safety
     ///
-    /// The caller must hold this lock's `RawGuard` for as long as the returned
-    /// reference lives, and must not create another reference to the value
-    /// (through this method or a `LockGuard`) in that time.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn assume_locked(&self) -> &mut T {
-        // SAFETY: the caller holds the lock and keeps this the only
-        // reference (this function's contract).
-        unsafe { &mut *self.value.get() }
+    /// The caller holds this lock for as long as the handle lives, and makes
+    /// no other reference to the value meanwhile (through another handle or
+    /// a `LockGuard`).
+    pub(crate) unsafe fn held(&self) -> Held<'_, T> {
+        Held {
+            // SAFETY: `UnsafeCell::get` is never null.
+            ptr: unsafe { std::ptr::NonNull::new_unchecked(self.value.get()) },
+            _lock: std::marker::PhantomData,
+        }
+    }
+}
+
+/// Access to a locked value that makes its `&mut` only when used, for as
+/// long as each use lasts. A guard that kept a `&mut T` for its whole life
+/// would hand that reference, as a field, into every function it is passed
+/// to by value: the reference would stay live (protected, in Stacked
+/// Borrows terms) after the guard unlocked inside that function, while the
+/// next holder of the lock made its own (Miri reports exactly that).
+pub(crate) struct Held<'a, T> {
+    ptr: std::ptr::NonNull<T>,
+    _lock: std::marker::PhantomData<&'a mut T>,
+}
+
+impl<T> Deref for Held<'_, T> {
+    type Target = T;
+    #[inline]
+    fn deref(&self) -> &T {
+        // SAFETY: the lock is held while the handle lives (`Lock::held`'s
+        // contract), and this borrow of the handle bounds the reference.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T> DerefMut for Held<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; `&mut self` makes this the only reference
+        // made through the handle.
+        unsafe { self.ptr.as_mut() }
     }
 }
 
