@@ -851,42 +851,32 @@ impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         drop(self.tail.take());
-        let owed = Owed::take(&mut self.view.h.deferred);
-        drop(self.head.take());
-        owed.run();
+        match self.view.h.deferred.len() {
+            0 => {}
+            1 => {
+                let d = self.view.h.deferred.pop();
+                drop(self.head.take());
+                if let Some(d) = d {
+                    d.run();
+                }
+            }
+            _ => {
+                let all = std::mem::take(&mut self.view.h.deferred);
+                drop(self.head.take());
+                run_all(all);
+            }
+        }
     }
 }
 
-/// The deferred work of a critical section, moved out before the unlock.
-/// Most sections owe one wake-up at most: that one is popped alone rather
-/// than moving the whole list out.
-enum Owed {
-    Nothing,
-    One(Deferred),
-    Many(DeferredList),
-}
-
-impl Owed {
-    /// Takes the work out of `deferred`. The list is borrowed only for this
-    /// call, which ends before the caller unlocks: no reference into the
-    /// locked state outlives the lock.
-    #[inline]
-    fn take(deferred: &mut DeferredList) -> Owed {
-        match deferred.len() {
-            0 => Owed::Nothing,
-            1 => deferred.pop().map_or(Owed::Nothing, Owed::One),
-            _ => Owed::Many(std::mem::take(deferred)),
-        }
-    }
-
-    /// Runs the work; called after the unlock.
-    #[inline]
-    fn run(self) {
-        match self {
-            Owed::Nothing => {}
-            Owed::One(d) => d.run(),
-            Owed::Many(all) => all.into_iter().for_each(Deferred::run),
-        }
+/// Runs the deferred work of a critical section that owed more than one
+/// wake-up (most owe one at most, which the guards pop and run inline). The
+/// guards move the work out while they hold the lock and release it first;
+/// no reference into the locked state is held across the unlock.
+#[cold]
+fn run_all(all: DeferredList) {
+    for d in all {
+        d.run();
     }
 }
 
@@ -899,8 +889,20 @@ struct HeadGuard<'a, T> {
 impl<T> Drop for HeadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        let owed = Owed::take(&mut self.h.deferred);
-        drop(self.raw.take());
-        owed.run();
+        match self.h.deferred.len() {
+            0 => {}
+            1 => {
+                let d = self.h.deferred.pop();
+                drop(self.raw.take());
+                if let Some(d) = d {
+                    d.run();
+                }
+            }
+            _ => {
+                let all = std::mem::take(&mut self.h.deferred);
+                drop(self.raw.take());
+                run_all(all);
+            }
+        }
     }
 }
