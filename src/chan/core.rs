@@ -851,28 +851,36 @@ impl<T> Drop for ChanGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
         drop(self.tail.take());
-        match self.view.h.deferred.len() {
-            0 => {}
-            1 => {
-                let d = self.view.h.deferred.pop();
-                drop(self.head.take());
-                if let Some(d) = d {
-                    d.run();
-                }
+        unlock_then_run_deferred(&mut self.view.h, &mut self.head);
+    }
+}
+
+/// Releases `head` (the receive side's lock), then runs the work the
+/// critical section deferred. Most sections owe one wake-up at most: that
+/// one is popped alone rather than moving the list out. The work is taken
+/// out while the lock is held, through the `Held` handle: no reference into
+/// the locked side is live across the unlock (an argument `&mut` to the list
+/// would be, and Miri rejects that).
+#[inline(always)]
+fn unlock_then_run_deferred<T>(h: &mut Held<'_, RecvSide<T>>, head: &mut Option<RawGuard<'_>>) {
+    match h.deferred.len() {
+        0 => {}
+        1 => {
+            let d = h.deferred.pop();
+            drop(head.take());
+            if let Some(d) = d {
+                d.run();
             }
-            _ => {
-                let all = std::mem::take(&mut self.view.h.deferred);
-                drop(self.head.take());
-                run_all(all);
-            }
+        }
+        _ => {
+            let all = std::mem::take(&mut h.deferred);
+            drop(head.take());
+            run_all(all);
         }
     }
 }
 
-/// Runs the deferred work of a critical section that owed more than one
-/// wake-up (most owe one at most, which the guards pop and run inline). The
-/// guards move the work out while they hold the lock and release it first;
-/// no reference into the locked state is held across the unlock.
+/// The rare case of [`unlock_then_run_deferred`]: more than one wake-up.
 #[cold]
 fn run_all(all: DeferredList) {
     for d in all {
@@ -889,20 +897,6 @@ struct HeadGuard<'a, T> {
 impl<T> Drop for HeadGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        match self.h.deferred.len() {
-            0 => {}
-            1 => {
-                let d = self.h.deferred.pop();
-                drop(self.raw.take());
-                if let Some(d) = d {
-                    d.run();
-                }
-            }
-            _ => {
-                let all = std::mem::take(&mut self.h.deferred);
-                drop(self.raw.take());
-                run_all(all);
-            }
-        }
+        unlock_then_run_deferred(&mut self.h, &mut self.raw);
     }
 }

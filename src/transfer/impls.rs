@@ -695,78 +695,37 @@ impl<T: DeepCopy + Copy> DeepCopy for Cell<T> {
 
 // ----------------------------------------------- channel handles: moved
 
-impl<T: Send + 'static> Transfer for crate::Sender<T> {
-    type Packet = crate::Sender<T>;
-    const AS_IS: Option<Mode> = Some(Mode::Moved);
-    fn pack(self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Moved);
-        self
-    }
-    fn unpack(p: Self, _cx: &mut Unpack) -> Self {
-        p
-    }
+/// A channel handle crosses as itself (moved); a copy of one is a clone of
+/// the handle, sharing the channel.
+macro_rules! channel_handle {
+    ($($handle:ident where T: [$($bound:tt)+];)+) => {$(
+        impl<T: $($bound)+> Transfer for $handle<T> {
+            type Packet = $handle<T>;
+            const AS_IS: Option<Mode> = Some(Mode::Moved);
+            fn pack(self, cx: &mut Pack) -> Self {
+                cx.record(Mode::Moved);
+                self
+            }
+            fn unpack(p: Self, _cx: &mut Unpack) -> Self {
+                p
+            }
+        }
+
+        impl<T: $($bound)+> DeepCopy for $handle<T> {
+            fn pack_copy(&self, cx: &mut Pack) -> Self {
+                cx.record(Mode::Shared);
+                self.clone()
+            }
+        }
+    )+};
 }
 
-impl<T: Send + 'static> DeepCopy for crate::Sender<T> {
-    fn pack_copy(&self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Shared);
-        self.clone()
-    }
-}
+use super::{Receiver as TransferReceiver, Sender as TransferSender};
+use crate::{Receiver as PlainReceiver, Sender as PlainSender};
 
-impl<T: Send + 'static> Transfer for crate::Receiver<T> {
-    type Packet = crate::Receiver<T>;
-    const AS_IS: Option<Mode> = Some(Mode::Moved);
-    fn pack(self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Moved);
-        self
-    }
-    fn unpack(p: Self, _cx: &mut Unpack) -> Self {
-        p
-    }
-}
-
-impl<T: Send + 'static> DeepCopy for crate::Receiver<T> {
-    fn pack_copy(&self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Shared);
-        self.clone()
-    }
-}
-
-impl<T: Transfer> Transfer for super::Sender<T> {
-    type Packet = super::Sender<T>;
-    const AS_IS: Option<Mode> = Some(Mode::Moved);
-    fn pack(self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Moved);
-        self
-    }
-    fn unpack(p: Self, _cx: &mut Unpack) -> Self {
-        p
-    }
-}
-
-impl<T: Transfer> DeepCopy for super::Sender<T> {
-    fn pack_copy(&self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Shared);
-        self.clone()
-    }
-}
-
-impl<T: Transfer> Transfer for super::Receiver<T> {
-    type Packet = super::Receiver<T>;
-    const AS_IS: Option<Mode> = Some(Mode::Moved);
-    fn pack(self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Moved);
-        self
-    }
-    fn unpack(p: Self, _cx: &mut Unpack) -> Self {
-        p
-    }
-}
-
-impl<T: Transfer> DeepCopy for super::Receiver<T> {
-    fn pack_copy(&self, cx: &mut Pack) -> Self {
-        cx.record(Mode::Shared);
-        self.clone()
-    }
+channel_handle! {
+    PlainSender where T: [Send + 'static];
+    PlainReceiver where T: [Send + 'static];
+    TransferSender where T: [Transfer];
+    TransferReceiver where T: [Transfer];
 }
