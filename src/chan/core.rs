@@ -32,9 +32,13 @@
 //!    this before it lets go of `head` (a pop from a full buffer pulls the
 //!    oldest offer in; a push to an empty buffer is handed to the oldest
 //!    waiting receiver).
-//! 2. A claimed offer is removed by its claimer (nothing is left to return).
-//!    A claimed receiver entry stays, holding the value, until its owner
-//!    removes it: the owner then finds its value there.
+//! 2. A claimed offer is removed by its claimer (nothing is left to return),
+//!    so an async sender that sees its waiter claimed is done without
+//!    locking again. A claimed receiver entry stays, holding the value,
+//!    until its owner removes it: the owner then finds its value there;
+//!    except a *direct* entry (a single async receive whose `T` fits a
+//!    waiter's slot), which its claimer removes after moving the value into
+//!    the waiter, where the woken owner takes it without locking again.
 //! 3. Entries of aborted waiters are skipped (the claim CAS fails) and removed
 //!    by their owners, who take their values back.
 //! 4. After `closed`, no offer is taken: blocked senders fail with their value.
@@ -51,7 +55,7 @@ use super::error::{TryRecvError, TrySendError};
 use super::lock::{Held, Lock, RawGuard, RawLock};
 use super::queue::{Padded, Queue};
 use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, RawSlot};
 use std::collections::VecDeque;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -83,6 +87,35 @@ pub(crate) struct RecvSide<T> {
     pub(crate) deferred: DeferredList,
     /// Split channels: an offer may wait (invariant 5).
     offers_waiting: bool,
+}
+
+impl<T> RecvSide<T> {
+    /// Hands `value` to receiver entry `i`, whose waiter the caller has just
+    /// claimed, and owes its owner a wake-up. A direct entry is removed and
+    /// its value moved into the waiter; any other keeps the value in its
+    /// slot until the owner removes it (invariant 2). Returns whether the
+    /// entry was removed.
+    #[inline]
+    fn fill(&mut self, i: usize, value: T) -> bool {
+        if self.receivers[i].entry.direct {
+            let mut r = match i {
+                0 => self.receivers.pop_front(),
+                _ => self.receivers.remove(i),
+            }
+            .expect("a receiver entry at i");
+            // SAFETY: the caller won this round's claim; a direct entry is
+            // made only on a channel of a `T` that fits the slot, by an
+            // owner that takes a `T` out (`poll_recv`, `cancel_registered_recv`).
+            unsafe { r.entry.waiter.put(value) };
+            self.deferred.push(r.entry.wake());
+            true
+        } else {
+            let r = &mut self.receivers[i];
+            r.slot = Some(value);
+            self.deferred.push(r.entry.wake());
+            false
+        }
+    }
 }
 
 /// The send side, under the `tail` lock.
@@ -178,10 +211,10 @@ impl<T> Locked<'_, T> {
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
     fn give_to_receiver(&mut self, value: T) -> Result<(), T> {
         let h = &mut *self.h;
-        for r in h.receivers.iter_mut() {
+        for i in 0..h.receivers.len() {
+            let r = &h.receivers[i];
             if r.slot.is_none() && r.entry.try_claim() {
-                r.slot = Some(value);
-                h.deferred.push(r.entry.wake());
+                h.fill(i, value);
                 return Ok(());
             }
         }
@@ -325,7 +358,10 @@ impl<T> Locked<'_, T> {
 
 fn remove_recv<T>(h: &mut RecvSide<T>, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
     let i = h.receivers.iter().position(|r| r.entry.is(waiter, case))?;
-    let mut r = h.receivers.remove(i)?;
+    let mut r = match i {
+        0 => h.receivers.pop_front(),
+        _ => h.receivers.remove(i),
+    }?;
     defer_drop(&mut h.deferred, &mut r.entry);
     Some(r.slot)
 }
@@ -459,8 +495,11 @@ impl<T> Chan<T> {
         let mut guard = self.head_guard();
         let h = &mut *guard.h;
         let mut waiting = false;
-        for r in h.receivers.iter_mut() {
+        let mut i = 0;
+        while i < h.receivers.len() {
+            let r = &h.receivers[i];
             if r.slot.is_some() || !r.entry.waiter.is_waiting() {
+                i += 1;
                 continue;
             }
             if h.front.is_empty() && self.queue.is_empty() {
@@ -474,9 +513,11 @@ impl<T> Chan<T> {
                     // is not empty (checked above, and only consumers take).
                     None => unsafe { self.queue.pop() }.expect("checked non-empty"),
                 };
-                r.slot = Some(v);
-                h.deferred.push(r.entry.wake());
+                if h.fill(i, v) {
+                    continue; // removed: entry `i` is the next one now
+                }
             }
+            i += 1;
         }
         if !waiting {
             // Nobody is left waiting: senders stop looking (invariant 5).
@@ -648,6 +689,14 @@ impl<T> Chan<T> {
                 done => return Poll::Ready(done),
             }
         }
+        if reg.registered {
+            // A sender moved the value into our waiter and removed our
+            // entry: no need to lock the channel again.
+            if let Some(v) = reg.waiter().take::<T>() {
+                reg.registered = false;
+                return Poll::Ready(Ok(v));
+            }
+        }
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
@@ -663,14 +712,26 @@ impl<T> Chan<T> {
                 }
             }
             reg.registered = false;
-            if let Some(Some(v)) = inner.remove_recv(waiter, 0) {
-                return Poll::Ready(Ok(v));
+            match inner.remove_recv(waiter, 0) {
+                Some(Some(v)) => return Poll::Ready(Ok(v)),
+                Some(None) => {}
+                // Gone: a sender claimed our direct entry, and its value,
+                // moved in under the lock we now hold, is in the waiter.
+                None => {
+                    if let Some(v) = waiter.take::<T>() {
+                        return Poll::Ready(Ok(v));
+                    }
+                }
             }
         }
         match inner.try_recv() {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
-                inner.push_receiver(Entry::new(waiter, 0, Some(cx.waker())));
+                inner.push_receiver(if RawSlot::fits::<T>() {
+                    Entry::direct(waiter, Some(cx.waker()))
+                } else {
+                    Entry::new(waiter, 0, Some(cx.waker()))
+                });
                 reg.registered = true;
                 Poll::Pending
             }
@@ -691,7 +752,12 @@ impl<T> Chan<T> {
     fn cancel_registered_recv(&self, reg: &mut Registration) {
         reg.registered = false;
         let mut inner = self.lock();
-        if let Some(Some(v)) = inner.remove_recv(reg.waiter(), 0) {
+        let v = match inner.remove_recv(reg.waiter(), 0) {
+            Some(slot) => slot,
+            // A sender claimed our direct entry: the value is in the waiter.
+            None => reg.waiter().take::<T>(),
+        };
+        if let Some(v) = v {
             inner.redeliver(v);
         }
     }
@@ -710,6 +776,12 @@ impl<T> Chan<T> {
                 Err(TrySendError::Closed(v)) => return Poll::Ready(Err(v)),
                 Err(TrySendError::Full(v)) => *value = Some(v),
             }
+        }
+        // A receiver that claims our offer takes it (invariant 2): once
+        // claimed, the send is done, without locking the channel again.
+        if reg.registered && reg.waiter().is_claimed() {
+            reg.registered = false;
+            return Poll::Ready(Ok(()));
         }
         let mut inner = self.lock();
         if reg.registered {

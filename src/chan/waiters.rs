@@ -16,7 +16,7 @@
 //! again) set `notified` and wake the waiter without touching `state`.
 
 use crate::sync::thread::{self, Thread};
-use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, RawSlot};
 use std::task::Waker;
 use std::time::Instant;
 
@@ -55,7 +55,18 @@ pub(crate) struct Waiter {
     notified: AtomicBool,
     /// The thread to unpark; `None` for a task, whose entries carry a `Waker`.
     thread: Option<Thread>,
+    /// Direct hand-off (see [`Entry::direct`]): set with `Release` once the
+    /// claimer has moved the value into `slot`; cleared by the owner, who
+    /// then moves it out.
+    filled: AtomicBool,
+    slot: RawSlot,
 }
+
+// SAFETY: every field but `slot` is `Sync`. `slot` has one writer, the
+// counterpart that won the claim CAS (there is one per round), which writes
+// it before publishing `filled` with `Release`; and one reader, the owner,
+// after it has read `filled == true` with `Acquire` (see `put` and `take`).
+unsafe impl Sync for Waiter {}
 
 impl Waiter {
     /// A waiter for the current thread.
@@ -64,6 +75,8 @@ impl Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicBool::new(false),
             thread: Some(thread::current()),
+            filled: AtomicBool::new(false),
+            slot: RawSlot::new(),
         }
     }
 
@@ -73,12 +86,18 @@ impl Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicBool::new(false),
             thread: None,
+            filled: AtomicBool::new(false),
+            slot: RawSlot::new(),
         }
     }
 
     /// Starts a new round. Only the owner calls it, and only while no channel
     /// holds an entry of this waiter, so nobody races with the stores.
     pub(crate) fn reset(&self) {
+        debug_assert!(
+            !self.filled.load(Ordering::Relaxed),
+            "a direct value left in a waiter"
+        );
         self.state.store(WAITING, Ordering::Relaxed);
         self.notified.store(false, Ordering::Relaxed);
     }
@@ -99,6 +118,43 @@ impl Waiter {
                 Ordering::Relaxed,
             )
             .is_ok()
+    }
+
+    /// True once a counterpart claimed a case (not on a mere notification).
+    /// For a single send, the claimer has then taken the offer.
+    #[inline]
+    pub(crate) fn is_claimed(&self) -> bool {
+        self.state.load(Ordering::Acquire) >= SELECTED_BASE
+    }
+
+    /// The claimer of a direct entry moves the value into the waiter.
+    ///
+    /// # Safety
+    ///
+    /// The caller won this round's claim (so it is the only writer), the
+    /// entry was registered with [`Entry::direct`] by an owner that takes
+    /// `T` out, and `RawSlot::fits::<T>()`.
+    #[inline]
+    pub(crate) unsafe fn put<T>(&self, value: T) {
+        // SAFETY: the caller's contract: the only writer of a round whose
+        // slot the owner emptied before it registered (`reset` checks).
+        unsafe { self.slot.write(value) };
+        self.filled.store(true, Ordering::Release);
+    }
+
+    /// The owner takes a value that a claimer moved in, if there is one.
+    /// `T` must be the type of the channel of its direct entry.
+    #[inline]
+    pub(crate) fn take<T>(&self) -> Option<T> {
+        if !RawSlot::fits::<T>() || !self.filled.load(Ordering::Acquire) {
+            return None;
+        }
+        self.filled.store(false, Ordering::Relaxed);
+        // SAFETY: `filled` was published after the write of a `T` (the
+        // owner registered this waiter's direct entry on a channel of `T`,
+        // and `put`'s caller moved that channel's value in), and only the
+        // owner reads it.
+        Some(unsafe { self.slot.read::<T>() })
     }
 
     /// The owner gives up this round. `Ok(())`: no case fired and none can
@@ -242,6 +298,8 @@ pub(crate) struct Entry {
     pub(crate) case: usize,
     /// The task to wake; `None` for a thread waiter (it is unparked).
     pub(crate) waker: Option<Waker>,
+    /// A receive that takes its value from the waiter: see [`Entry::direct`].
+    pub(crate) direct: bool,
 }
 
 impl Entry {
@@ -251,6 +309,23 @@ impl Entry {
             waiter: waiter.clone(),
             case,
             waker: waker.cloned(),
+            direct: false,
+        }
+    }
+
+    /// The entry of a single receive (case 0, no select) on a channel whose
+    /// values fit the waiter's slot. The sender that claims it moves the
+    /// value into the waiter ([`Waiter::put`]) and removes the entry, all
+    /// under the channel lock; the woken owner then takes the value with
+    /// [`Waiter::take`] without locking the channel again (kanal's and Go's
+    /// direct hand-off to a parked receiver).
+    #[inline]
+    pub(crate) fn direct(waiter: &Arc<Waiter>, waker: Option<&Waker>) -> Entry {
+        Entry {
+            waiter: waiter.clone(),
+            case: 0,
+            waker: waker.cloned(),
+            direct: true,
         }
     }
 
