@@ -103,11 +103,11 @@ impl<T> RecvSide<T> {
                 _ => self.receivers.remove(i),
             }
             .expect("a receiver entry at i");
-            // SAFETY: the caller won this round's claim; a direct entry is
-            // made only on a channel of a `T` that fits the slot, by an
-            // owner that takes a `T` out (`poll_recv`, `cancel_registered_recv`).
-            unsafe { r.entry.waiter.put(value) };
+            // The wake-up first: releasing the entry ends our use of it.
             self.deferred.push(r.entry.wake());
+            // SAFETY: the caller claimed it; a direct entry is made only by
+            // `poll_recv` on this channel of `T`, when `T` fits the slot.
+            unsafe { r.entry.release_with(value) };
             true
         } else {
             let r = &mut self.receivers[i];
@@ -203,9 +203,10 @@ impl<T> Locked<'_, T> {
     /// Takes the oldest offer, claiming its waiter.
     fn take_offer(&mut self) -> Option<T> {
         let i = self.t.senders.iter().position(|s| s.entry.try_claim())?;
-        let mut s = self.t.senders.remove(i)?;
-        self.h.deferred.push(s.entry.wake());
-        Some(s.value)
+        let SendEntry { mut entry, value } = self.t.senders.remove(i)?;
+        self.h.deferred.push(entry.wake());
+        entry.release();
+        Some(value)
     }
 
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
@@ -263,7 +264,7 @@ impl<T> Locked<'_, T> {
     pub(crate) fn recv_ready(&self) -> bool {
         !self.buf_is_empty()
             || self.closed()
-            || self.t.senders.iter().any(|s| s.entry.waiter.is_waiting())
+            || self.t.senders.iter().any(|s| s.entry.waiter().is_waiting())
     }
 
     /// The number of buffered values.
@@ -498,7 +499,7 @@ impl<T> Chan<T> {
         let mut i = 0;
         while i < h.receivers.len() {
             let r = &h.receivers[i];
-            if r.slot.is_some() || !r.entry.waiter.is_waiting() {
+            if r.slot.is_some() || !r.entry.waiter().is_waiting() {
                 i += 1;
                 continue;
             }
@@ -562,12 +563,13 @@ impl<T> Chan<T> {
             let Some(i) = t.senders.iter().position(|s| s.entry.try_claim()) else {
                 break;
             };
-            let mut s = t.senders.remove(i).expect("found above");
-            h.deferred.push(s.entry.wake());
+            let SendEntry { mut entry, value } = t.senders.remove(i).expect("found above");
+            h.deferred.push(entry.wake());
+            entry.release();
             // SAFETY: `tail` is held: the only producer.
-            unsafe { self.queue.push(s.value) };
+            unsafe { self.queue.push(value) };
         }
-        h.offers_waiting = t.senders.iter().any(|s| s.entry.waiter.is_waiting());
+        h.offers_waiting = t.senders.iter().any(|s| s.entry.waiter().is_waiting());
     }
 
     /// `head` alone, with the deferred work run after the unlock.
@@ -727,11 +729,12 @@ impl<T> Chan<T> {
         match inner.try_recv() {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
-                inner.push_receiver(if RawSlot::fits::<T>() {
-                    Entry::direct(waiter, Some(cx.waker()))
-                } else {
-                    Entry::new(waiter, 0, Some(cx.waker()))
-                });
+                // SAFETY: this registration keeps the waiter until the entry
+                // is gone: it removes it, finds it removed, or takes the
+                // value (`take`), always before `registered` goes false,
+                // and it never aborts.
+                let entry = unsafe { Entry::solo(waiter, Some(cx.waker()), RawSlot::fits::<T>()) };
+                inner.push_receiver(entry);
                 reg.registered = true;
                 Poll::Pending
             }
@@ -777,9 +780,9 @@ impl<T> Chan<T> {
                 Err(TrySendError::Full(v)) => *value = Some(v),
             }
         }
-        // A receiver that claims our offer takes it (invariant 2): once
-        // claimed, the send is done, without locking the channel again.
-        if reg.registered && reg.waiter().is_claimed() {
+        // A receiver that claims our offer takes it (invariant 2) and then
+        // releases our entry: the send is done, without locking again.
+        if reg.registered && reg.waiter().take_done() {
             reg.registered = false;
             return Poll::Ready(Ok(()));
         }
@@ -788,9 +791,10 @@ impl<T> Chan<T> {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
             let closed = inner.closed();
             match inner.find_send(waiter, 0) {
-                // Taken by a receiver (invariant 2).
+                // Taken by a receiver (invariant 2), which released it.
                 None => {
                     reg.registered = false;
+                    waiter.take_done();
                     return Poll::Ready(Ok(()));
                 }
                 Some(i) if !closed => {
@@ -813,7 +817,10 @@ impl<T> Chan<T> {
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
             Err(TrySendError::Full(v)) => {
                 let waiter = reg.prepare();
-                inner.push_sender(Entry::new(waiter, 0, Some(cx.waker())), v);
+                // SAFETY: as in `poll_recv`: the entry is gone before
+                // `registered` goes false (removed, or taken and released).
+                let entry = unsafe { Entry::solo(waiter, Some(cx.waker()), false) };
+                inner.push_sender(entry, v);
                 reg.registered = true;
                 Poll::Pending
             }
@@ -840,7 +847,9 @@ impl<T> Chan<T> {
             Err(TrySendError::Full(v)) => {
                 let waiter = reg.prepare();
                 // The waker comes with the next poll_ready/poll_flush.
-                inner.push_sender(Entry::new(waiter, 0, None), v);
+                // SAFETY: as in `poll_send`.
+                let entry = unsafe { Entry::solo(waiter, None, false) };
+                inner.push_sender(entry, v);
                 reg.registered = true;
                 Ok(())
             }
@@ -861,6 +870,10 @@ impl<T> Chan<T> {
     fn cancel_registered_send(&self, reg: &mut Registration) -> Option<T> {
         reg.registered = false;
         let v = self.lock().remove_send(reg.waiter(), 0);
+        if v.is_none() {
+            // Taken by a receiver, which released the entry.
+            reg.waiter().take_done();
+        }
         v
     }
 }

@@ -17,6 +17,7 @@
 
 use crate::sync::thread::{self, Thread};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, RawSlot};
+use std::ptr::NonNull;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -55,17 +56,18 @@ pub(crate) struct Waiter {
     notified: AtomicBool,
     /// The thread to unpark; `None` for a task, whose entries carry a `Waker`.
     thread: Option<Thread>,
-    /// Direct hand-off (see [`Entry::direct`]): set with `Release` once the
-    /// claimer has moved the value into `slot`; cleared by the owner, who
-    /// then moves it out.
-    filled: AtomicBool,
+    /// Solo entries (see [`Entry::solo`]): set with `Release` by the claimer
+    /// when it is done with the waiter (for a direct receive: the value is
+    /// in `slot`); cleared by the owner, who then takes the value.
+    done: AtomicBool,
     slot: RawSlot,
 }
 
 // SAFETY: every field but `slot` is `Sync`. `slot` has one writer, the
-// counterpart that won the claim CAS (there is one per round), which writes
-// it before publishing `filled` with `Release`; and one reader, the owner,
-// after it has read `filled == true` with `Acquire` (see `put` and `take`).
+// counterpart that claimed the direct entry (one per round, under the
+// channel lock), which writes it before publishing `done` with `Release`;
+// and one reader, the owner, after it has read `done == true` with
+// `Acquire`, or under that lock (see `Entry::release_with` and `take`).
 unsafe impl Sync for Waiter {}
 
 impl Waiter {
@@ -75,7 +77,7 @@ impl Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicBool::new(false),
             thread: Some(thread::current()),
-            filled: AtomicBool::new(false),
+            done: AtomicBool::new(false),
             slot: RawSlot::new(),
         }
     }
@@ -86,7 +88,7 @@ impl Waiter {
             state: AtomicUsize::new(WAITING),
             notified: AtomicBool::new(false),
             thread: None,
-            filled: AtomicBool::new(false),
+            done: AtomicBool::new(false),
             slot: RawSlot::new(),
         }
     }
@@ -95,8 +97,8 @@ impl Waiter {
     /// holds an entry of this waiter, so nobody races with the stores.
     pub(crate) fn reset(&self) {
         debug_assert!(
-            !self.filled.load(Ordering::Relaxed),
-            "a direct value left in a waiter"
+            !self.done.load(Ordering::Relaxed),
+            "a solo round's end not taken by its owner"
         );
         self.state.store(WAITING, Ordering::Relaxed);
         self.notified.store(false, Ordering::Relaxed);
@@ -120,40 +122,29 @@ impl Waiter {
             .is_ok()
     }
 
-    /// True once a counterpart claimed a case (not on a mere notification).
-    /// For a single send, the claimer has then taken the offer.
+    /// The owner of a solo entry: true if a claimer released it (see
+    /// [`Entry::solo`]); clears the mark. After a direct receive, the value
+    /// is then in the slot: take it with [`take`](Waiter::take) instead.
     #[inline]
-    pub(crate) fn is_claimed(&self) -> bool {
-        self.state.load(Ordering::Acquire) >= SELECTED_BASE
+    pub(crate) fn take_done(&self) -> bool {
+        if !self.done.load(Ordering::Acquire) {
+            return false;
+        }
+        self.done.store(false, Ordering::Relaxed);
+        true
     }
 
-    /// The claimer of a direct entry moves the value into the waiter.
-    ///
-    /// # Safety
-    ///
-    /// The caller won this round's claim (so it is the only writer), the
-    /// entry was registered with [`Entry::direct`] by an owner that takes
-    /// `T` out, and `RawSlot::fits::<T>()`.
-    #[inline]
-    pub(crate) unsafe fn put<T>(&self, value: T) {
-        // SAFETY: the caller's contract: the only writer of a round whose
-        // slot the owner emptied before it registered (`reset` checks).
-        unsafe { self.slot.write(value) };
-        self.filled.store(true, Ordering::Release);
-    }
-
-    /// The owner takes a value that a claimer moved in, if there is one.
-    /// `T` must be the type of the channel of its direct entry.
+    /// The owner of a direct entry takes the value a claimer moved in, if
+    /// there is one. `T` must be the type of that entry's channel.
     #[inline]
     pub(crate) fn take<T>(&self) -> Option<T> {
-        if !RawSlot::fits::<T>() || !self.filled.load(Ordering::Acquire) {
+        if !RawSlot::fits::<T>() || !self.take_done() {
             return None;
         }
-        self.filled.store(false, Ordering::Relaxed);
-        // SAFETY: `filled` was published after the write of a `T` (the
-        // owner registered this waiter's direct entry on a channel of `T`,
-        // and `put`'s caller moved that channel's value in), and only the
-        // owner reads it.
+        // SAFETY: `done` was published after the write of a `T` (the owner
+        // registered this waiter's direct entry on a channel of `T`, and its
+        // claimer moved that channel's value in: `Entry::release_with`),
+        // and only the owner reads it.
         Some(unsafe { self.slot.read::<T>() })
     }
 
@@ -294,49 +285,125 @@ thread_local! {
 
 /// One case of one waiter, queued in one channel.
 pub(crate) struct Entry {
-    pub(crate) waiter: Arc<Waiter>,
+    waiter: WaiterRef,
     pub(crate) case: usize,
     /// The task to wake; `None` for a thread waiter (it is unparked).
     pub(crate) waker: Option<Waker>,
-    /// A receive that takes its value from the waiter: see [`Entry::direct`].
+    /// A receive that takes its value from the waiter: see [`Entry::solo`].
     pub(crate) direct: bool,
 }
+
+/// How an entry refers to its waiter.
+enum WaiterRef {
+    /// With a reference of its own: blocking operations and selects, whose
+    /// owners count on `Arc::strong_count` to reuse their waiters.
+    Counted(Arc<Waiter>),
+    /// Borrowed from a single async operation's `Registration`, which keeps
+    /// its `Arc` until the entry is gone (see [`Entry::solo`]).
+    Solo(NonNull<Waiter>),
+}
+
+// SAFETY: a `Solo` pointer is a shared reference to a `Waiter` (which is
+// `Sync`) that its owner keeps alive while the entry exists (`Entry::solo`);
+// sending the entry to another thread sends that reference.
+unsafe impl Send for WaiterRef {}
 
 impl Entry {
     #[inline]
     pub(crate) fn new(waiter: &Arc<Waiter>, case: usize, waker: Option<&Waker>) -> Entry {
         Entry {
-            waiter: waiter.clone(),
+            waiter: WaiterRef::Counted(waiter.clone()),
             case,
             waker: waker.cloned(),
             direct: false,
         }
     }
 
-    /// The entry of a single receive (case 0, no select) on a channel whose
-    /// values fit the waiter's slot. The sender that claims it moves the
-    /// value into the waiter ([`Waiter::put`]) and removes the entry, all
-    /// under the channel lock; the woken owner then takes the value with
-    /// [`Waiter::take`] without locking the channel again (kanal's and Go's
-    /// direct hand-off to a parked receiver).
+    /// The entry of a single async operation (case 0, not a select), which
+    /// costs no reference count. Only the channel lock orders its claim, so
+    /// the claim is a store, not a CAS; and whoever claims it finishes with
+    /// the waiter by one `Release` store of `done`, after which it never
+    /// touches the waiter again:
+    ///
+    /// - a claimed offer is removed, then `done` is set: the woken sender
+    ///   completes without locking the channel again;
+    /// - a `direct` receive (one whose `T` fits the waiter's slot) is
+    ///   removed, its value moved into the waiter, then `done` is set: the
+    ///   woken receiver takes the value without locking the channel again
+    ///   (kanal's and Go's direct hand-off to a parked receiver).
+    ///
+    /// # Safety
+    ///
+    /// The caller (a `Registration`) keeps `waiter` alive, and does not
+    /// reuse it for another round, until the entry is gone: until it removed
+    /// the entry under the channel lock, or found it removed under that
+    /// lock, or read `done == true`. It never aborts the round outside the
+    /// lock.
     #[inline]
-    pub(crate) fn direct(waiter: &Arc<Waiter>, waker: Option<&Waker>) -> Entry {
+    pub(crate) unsafe fn solo(waiter: &Arc<Waiter>, waker: Option<&Waker>, direct: bool) -> Entry {
         Entry {
-            waiter: waiter.clone(),
+            waiter: WaiterRef::Solo(NonNull::from(&**waiter)),
             case: 0,
             waker: waker.cloned(),
-            direct: true,
+            direct,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn waiter(&self) -> &Waiter {
+        match &self.waiter {
+            WaiterRef::Counted(w) => w,
+            // SAFETY: the owner keeps the waiter alive while the entry
+            // exists (`Entry::solo`'s contract).
+            WaiterRef::Solo(p) => unsafe { p.as_ref() },
         }
     }
 
     #[inline]
     pub(crate) fn is(&self, waiter: &Arc<Waiter>, case: usize) -> bool {
-        self.case == case && Arc::ptr_eq(&self.waiter, waiter)
+        self.case == case && std::ptr::eq(self.waiter(), &**waiter)
     }
 
     #[inline]
     pub(crate) fn try_claim(&self) -> bool {
-        self.waiter.try_claim(self.case)
+        match &self.waiter {
+            WaiterRef::Counted(w) => w.try_claim(self.case),
+            WaiterRef::Solo(_) => {
+                // Queued, a solo entry is always waiting: its owner neither
+                // aborts nor leaves a claimed one queued unless it holds a
+                // value (and claimers skip those).
+                let w = self.waiter();
+                debug_assert!(w.is_waiting(), "a claimed solo entry still queued");
+                w.state.store(SELECTED_BASE, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+
+    /// The claimer is done with a removed entry: a solo owner may now
+    /// complete without the lock. The entry must not be used afterwards.
+    #[inline]
+    pub(crate) fn release(self) {
+        if let WaiterRef::Solo(_) = self.waiter {
+            self.waiter().done.store(true, Ordering::Release);
+        }
+    }
+
+    /// The claimer of a direct entry, removed from its queue, moves the
+    /// value into the waiter and releases it.
+    ///
+    /// # Safety
+    ///
+    /// The entry was made by [`Entry::solo`] with `direct` on a channel of
+    /// `T`, and the caller claimed it.
+    #[inline]
+    pub(crate) unsafe fn release_with<T>(self, value: T) {
+        debug_assert!(self.direct && RawSlot::fits::<T>());
+        // SAFETY: the caller's contract: this is the round's one claimer,
+        // of a direct entry on a channel of `T`, whose owner emptied the
+        // slot before registering.
+        unsafe { self.waiter().slot.write(value) };
+        self.release();
     }
 
     /// The wake-up owed to this entry's owner, to run once the channel's lock
@@ -344,20 +411,25 @@ impl Entry {
     /// never woken twice, and a re-poll that finds it waiting stores a new one.
     #[inline]
     pub(crate) fn wake(&mut self) -> Deferred {
-        match (self.waker.take(), &self.waiter.thread) {
+        match (self.waker.take(), &self.waiter) {
             (Some(w), _) => Deferred::Wake(w),
+            // A solo entry is a task's, with a waker, or without one yet
+            // (a `Sink` accepted the value but was not polled since).
+            (None, WaiterRef::Solo(_)) => Deferred::Nothing,
             // The thread handle, not the waiter: holding a reference to the
             // waiter until after the unlock would make its owner, woken
             // already, see it shared and allocate a fresh one (measured: 4x
             // slower buffered mpmc).
-            (None, Some(t)) => Deferred::Unpark(t.clone()),
-            (None, None) => Deferred::Nothing,
+            (None, WaiterRef::Counted(w)) => match &w.thread {
+                Some(t) => Deferred::Unpark(t.clone()),
+                None => Deferred::Nothing,
+            },
         }
     }
 
     /// As [`wake`](Entry::wake), for a notification that claims nothing.
     pub(crate) fn notify(&mut self) -> Deferred {
-        self.waiter.set_notified();
+        self.waiter().set_notified();
         self.wake()
     }
 
