@@ -201,12 +201,39 @@ impl<T> Locked<'_, T> {
     }
 
     /// Takes the oldest offer, claiming its waiter.
+    #[inline]
     fn take_offer(&mut self) -> Option<T> {
+        if self.t.senders.is_empty() {
+            return None;
+        }
         let i = self.t.senders.iter().position(|s| s.entry.try_claim())?;
         let SendEntry { mut entry, value } = self.t.senders.remove(i)?;
         self.h.deferred.push(entry.wake());
         entry.release();
         Some(value)
+    }
+
+    /// The hot path of a send on a unified channel: the oldest receiver is a
+    /// parked single `recv().await` (a direct entry, always waiting), so the
+    /// value goes straight into its waiter. Returns the wake-up it owes, to
+    /// run after the unlock; `Err` if the general path must decide.
+    #[inline]
+    pub(crate) fn hand_to_direct(&mut self, value: T) -> Result<Option<std::task::Waker>, T> {
+        let h = &mut *self.h;
+        if self.chan.closed.load(Ordering::Relaxed)
+            || !h.receivers.front().is_some_and(|r| r.entry.direct)
+        {
+            return Err(value);
+        }
+        // Invariant 1: a receiver waits, so the buffer is empty.
+        let mut r = h.receivers.pop_front().expect("checked above");
+        let claimed = r.entry.try_claim();
+        debug_assert!(claimed, "a queued direct entry is waiting");
+        let waker = r.entry.waker.take();
+        // SAFETY: claimed just now; a direct entry is made only by
+        // `poll_recv` on this channel of `T`, when `T` fits the slot.
+        unsafe { r.entry.release_with(value) };
+        Ok(waker)
     }
 
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
@@ -726,7 +753,17 @@ impl<T> Chan<T> {
                 }
             }
         }
-        match inner.try_recv() {
+        // A unified channel with nothing buffered, no offer and not closed
+        // (a parked counterpart's common case) skips straight to waiting.
+        let idle = !self.split
+            && inner.h.front.is_empty()
+            && inner.t.senders.is_empty()
+            && !inner.closed();
+        match if idle {
+            Err(TryRecvError::Empty)
+        } else {
+            inner.try_recv()
+        } {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
                 // SAFETY: this registration keeps the waiter until the entry
@@ -812,6 +849,20 @@ impl<T> Chan<T> {
             }
         }
         let v = value.take().expect("send future polled after completion");
+        let v = if self.split {
+            v
+        } else {
+            match inner.hand_to_direct(v) {
+                Ok(waker) => {
+                    drop(inner);
+                    if let Some(w) = waker {
+                        w.wake();
+                    }
+                    return Poll::Ready(Ok(()));
+                }
+                Err(v) => v,
+            }
+        };
         match inner.try_send(v) {
             Ok(()) => Poll::Ready(Ok(())),
             Err(TrySendError::Closed(v)) => Poll::Ready(Err(v)),
