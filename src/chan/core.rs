@@ -707,25 +707,39 @@ impl<T> Chan<T> {
     }
 
     /// One poll of an async receive; `reg` remembers a registration between polls.
+    ///
+    /// The two paths that take no waiting (a split channel's buffered value,
+    /// a value handed straight to our waiter) are inlined into the future;
+    /// the rest is a call.
+    #[inline(always)]
     pub(crate) fn poll_recv(
         &self,
         reg: &mut Registration,
         cx: &mut Context<'_>,
     ) -> Poll<Result<T, TryRecvError>> {
-        if self.split && !reg.registered {
-            match self.recv_split() {
-                Err(TryRecvError::Empty) => {}
-                done => return Poll::Ready(done),
+        if !reg.registered {
+            if self.split {
+                match self.recv_split() {
+                    Err(TryRecvError::Empty) => {}
+                    done => return Poll::Ready(done),
+                }
             }
-        }
-        if reg.registered {
+        } else if let Some(v) = reg.waiter().take::<T>() {
             // A sender moved the value into our waiter and removed our
             // entry: no need to lock the channel again.
-            if let Some(v) = reg.waiter().take::<T>() {
-                reg.registered = false;
-                return Poll::Ready(Ok(v));
-            }
+            reg.registered = false;
+            return Poll::Ready(Ok(v));
         }
+        self.poll_recv_locked(reg, cx)
+    }
+
+    /// [`poll_recv`](Chan::poll_recv) under the lock.
+    #[inline(never)]
+    fn poll_recv_locked(
+        &self,
+        reg: &mut Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<T, TryRecvError>> {
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
@@ -803,26 +817,41 @@ impl<T> Chan<T> {
     }
 
     /// One poll of an async send. `value` holds the value until it is offered.
+    ///
+    /// As with `poll_recv`, the paths that take no waiting are inlined.
+    #[inline(always)]
     pub(crate) fn poll_send(
         &self,
         value: &mut Option<T>,
         reg: &mut Registration,
         cx: &mut Context<'_>,
     ) -> Poll<Result<(), T>> {
-        if self.split && !reg.registered {
-            let v = value.take().expect("send future polled after completion");
-            match self.send_split(v) {
-                Ok(()) => return Poll::Ready(Ok(())),
-                Err(TrySendError::Closed(v)) => return Poll::Ready(Err(v)),
-                Err(TrySendError::Full(v)) => *value = Some(v),
+        if !reg.registered {
+            if self.split {
+                let v = value.take().expect("send future polled after completion");
+                match self.send_split(v) {
+                    Ok(()) => return Poll::Ready(Ok(())),
+                    Err(TrySendError::Closed(v)) => return Poll::Ready(Err(v)),
+                    Err(TrySendError::Full(v)) => *value = Some(v),
+                }
             }
-        }
-        // A receiver that claims our offer takes it (invariant 2) and then
-        // releases our entry: the send is done, without locking again.
-        if reg.registered && reg.waiter().take_done() {
+        } else if reg.waiter().take_done() {
+            // A receiver that claims our offer takes it (invariant 2) and
+            // then releases our entry: done, without locking again.
             reg.registered = false;
             return Poll::Ready(Ok(()));
         }
+        self.poll_send_locked(value, reg, cx)
+    }
+
+    /// [`poll_send`](Chan::poll_send) under the lock.
+    #[inline(never)]
+    fn poll_send_locked(
+        &self,
+        value: &mut Option<T>,
+        reg: &mut Registration,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<(), T>> {
         let mut inner = self.lock();
         if reg.registered {
             let waiter = reg.waiter.as_ref().expect("registered without a waiter");
@@ -953,6 +982,7 @@ impl Registration {
 }
 
 impl Drop for Registration {
+    #[inline]
     fn drop(&mut self) {
         if let Some(w) = self.waiter.take() {
             super::waiters::recycle_task_waiter(w);

@@ -67,6 +67,7 @@ impl<T> Unpin for SendFuture<'_, T> {}
 impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.tx
@@ -79,6 +80,7 @@ impl<T> Future for SendFuture<'_, T> {
 impl<T> Future for RecvFuture<'_, T> {
     type Output = Result<T, RecvError>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         this.rx
@@ -89,6 +91,7 @@ impl<T> Future for RecvFuture<'_, T> {
 }
 
 impl<T> Drop for SendFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // Taken back from the channel if no receiver took it; dropped here.
         drop(self.tx.chan.cancel_send(&mut self.reg));
@@ -96,6 +99,7 @@ impl<T> Drop for SendFuture<'_, T> {
 }
 
 impl<T> Drop for RecvFuture<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.rx.chan.cancel_recv(&mut self.reg);
     }

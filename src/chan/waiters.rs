@@ -261,6 +261,7 @@ pub(crate) fn task_waiter() -> Arc<Waiter> {
 
 /// Gives a task waiter back to this thread's pool, unless a channel still
 /// holds it (then it is simply dropped when that reference goes).
+#[inline(never)]
 pub(crate) fn recycle_task_waiter(w: Arc<Waiter>) {
     #[cfg(not(loom))]
     if Arc::strong_count(&w) == 1 {
