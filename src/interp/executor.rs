@@ -32,7 +32,6 @@ use super::state::StateMap;
 use super::task::Panic;
 use crate::context::TaskScope;
 use crate::time::TimerQueue;
-use async_task::Runnable;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -244,6 +243,31 @@ pub(crate) fn bump(c: &AtomicU64, by: u64) {
     );
 }
 
+/// A task's runnable. Its metadata is the interpreter the task belongs to,
+/// so that the schedule function ([`schedule_task`]) captures nothing: with a
+/// zero-sized schedule function, async-task wakes a task with one CAS,
+/// without the reference-count increment and decrement that a capturing one
+/// costs per wake.
+pub(crate) type Runnable = async_task::Runnable<std::sync::Arc<Shared>>;
+
+/// The schedule function of every task: onto the run queue when woken on
+/// its interpreter's thread, else through the interpreter's inbox.
+pub(crate) fn schedule_task(runnable: Runnable) {
+    // Local path; during shutdown too, which drops it from the queue:
+    // never here, as the waker may run under a channel's lock.
+    if let Some(local) = current_local_raw() {
+        if std::ptr::eq(&*local.shared, &**runnable.metadata()) {
+            local.local_wakes.set(local.local_wakes.get() + 1);
+            local.queue.borrow_mut().push_back(runnable);
+            return;
+        }
+    }
+    // Our own reference: once the runnable is in the inbox, the task (and
+    // its metadata) may be run and freed before `inject` returns.
+    let shared = std::sync::Arc::clone(runnable.metadata());
+    shared.inject(runnable);
+}
+
 /// The part of an interpreter other threads reach: its inbox and counters.
 pub(crate) struct Shared {
     pub(crate) id: usize,
@@ -288,21 +312,6 @@ impl Shared {
             runtime: std::sync::OnceLock::new(),
             transfer: (counter, baseline),
         }
-    }
-
-    /// The schedule function of every task of this interpreter.
-    #[inline]
-    pub(crate) fn schedule(self: &std::sync::Arc<Shared>, runnable: Runnable) {
-        // Local path; during shutdown too, which drops it from the queue:
-        // never here, as the waker may run under a channel's lock.
-        if let Some(local) = current_local_raw() {
-            if std::ptr::eq(&*local.shared, &**self) {
-                local.local_wakes.set(local.local_wakes.get() + 1);
-                local.queue.borrow_mut().push_back(runnable);
-                return;
-            }
-        }
-        self.inject(runnable);
     }
 
     /// Remote path: through the inbox, unparking the thread if needed.

@@ -266,9 +266,13 @@ impl Interpreter {
         //    then on the task is in the live-task registry, whose shutdown
         //    protocol (executor.rs, module docs) guarantees that its runnable
         //    is only ever run or dropped on that thread.
-        // 3. The schedule function is `Send + Sync + 'static` (an `Arc<Shared>`).
-        let (runnable, task) =
-            unsafe { async_task::spawn_unchecked(body, move |r| shared.schedule(r)) };
+        // 3. The schedule function is a plain `fn`, and the metadata an
+        //    `Arc<Shared>`: both `Send + Sync + 'static`.
+        let (runnable, task) = unsafe {
+            async_task::Builder::new()
+                .metadata(shared)
+                .spawn_unchecked(move |_| body, super::executor::schedule_task)
+        };
         runnable.schedule();
         Task {
             inner: task.fallible(),

@@ -100,9 +100,13 @@ where
     //    when it is in the live-task registry; the schedule function delivers
     //    those only to this thread, and shutdown (executor.rs, module docs)
     //    runs or drops them all here before the thread exits.
-    // 3. The schedule function is `Send + Sync + 'static` (an `Arc<Shared>`).
-    let (runnable, task) =
-        unsafe { async_task::spawn_unchecked(task_body(move || fut), move |r| shared.schedule(r)) };
+    // 3. The schedule function is a plain `fn`, and the metadata an
+    //    `Arc<Shared>`: both `Send + Sync + 'static`.
+    let (runnable, task) = unsafe {
+        async_task::Builder::new()
+            .metadata(shared)
+            .spawn_unchecked(move |_| task_body(move || fut), executor::schedule_task)
+    };
     runnable.schedule();
     Task {
         inner: task.fallible(),

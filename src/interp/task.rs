@@ -170,7 +170,8 @@ impl TaskError {
 /// ```
 #[must_use = "dropping a Task cancels it; call .detach() to let it run"]
 pub struct Task<T> {
-    pub(crate) inner: async_task::FallibleTask<Result<T, Panic>>,
+    pub(crate) inner:
+        async_task::FallibleTask<Result<T, Panic>, std::sync::Arc<super::executor::Shared>>,
 }
 
 impl<T> Task<T> {
