@@ -115,10 +115,12 @@ fn two_interpreters_run_in_parallel() {
     let a = Interpreter::new().unwrap();
     let b = Interpreter::new().unwrap();
     // The machine is shared: plain threads doing the same work show how much
-    // parallelism it gives right now. Best of several rounds.
+    // parallelism it gives right now. Best of up to ten rounds (a loaded
+    // machine, as when the other tests of this binary run beside this one,
+    // needs a few to show it).
     let mut best_interp = f64::MAX;
     let mut best_threads = f64::MAX;
-    for _ in 0..5 {
+    for _ in 0..10 {
         let t = Instant::now();
         a.call(move || spin_work(iters) ^ spin_work(iters)).unwrap();
         let serial = t.elapsed().as_secs_f64();
