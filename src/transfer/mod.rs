@@ -648,14 +648,12 @@ impl Pack {
         }
     }
 
+    #[inline]
     fn graph(&mut self) -> &mut Graph {
-        self.graph.get_or_insert_with(|| {
-            SPARE_GRAPH
-                .try_with(|spare| spare.take())
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        })
+        if self.graph.is_none() {
+            self.graph = Some(spare_graph());
+        }
+        self.graph.as_mut().expect("graph made above")
     }
 
     /// Takes `rc`, just packed by value, and keeps it alive until the pack
@@ -751,6 +749,16 @@ impl Drop for Pack {
             }
         }
     }
+}
+
+/// This thread's spare (cleared) graph index, or a new one.
+#[cold]
+fn spare_graph() -> Box<Graph> {
+    SPARE_GRAPH
+        .try_with(|spare| spare.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// Indexes and tables above this many entries are not kept for reuse.
@@ -873,15 +881,23 @@ impl Unpack {
             .unwrap_or_else(|| mismatch(slot))
     }
 
+    #[inline]
     fn slot(&mut self, id: u32) -> &mut Slot {
         let id = id as usize;
         if id >= self.table.len() {
-            if self.table.capacity() == 0 {
-                self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
-            }
-            self.table.resize_with(id + 1, || Slot::Empty);
+            self.grow(id);
         }
         &mut self.table[id]
+    }
+
+    /// Makes room for slot `id` (nodes arrive in index order, so this is
+    /// usually one more slot).
+    #[cold]
+    fn grow(&mut self, id: usize) {
+        if self.table.capacity() == 0 {
+            self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
+        }
+        self.table.resize_with(id + 1, || Slot::Empty);
     }
 
     /// The rebuilt node `id`, which must be complete.
@@ -918,7 +934,8 @@ impl Unpack {
                 T::unpack(value, self)
             })
         } else {
-            *self.slot(id) = Slot::Empty;
+            // The slot is written once, below: nothing refers to the node
+            // while its contents unpack (a `Weak` to it would make it cyclic).
             Rc::new(T::unpack(value, self))
         };
         *self.slot(id) = Slot::Done(Rc::clone(&rc) as Rc<dyn Any>);
