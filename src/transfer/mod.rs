@@ -112,10 +112,12 @@
 //! clones of the one rebuilt node. A DAG therefore arrives as a DAG of the
 //! same shape. (A node with a single reference cannot be reached twice and
 //! skips the map: a tree pays nothing for it.) The contents of the nodes
-//! below the outermost `Rc` travel in one buffer per node type, carried by
-//! the outermost node's packet, rather than in a box per node: a graph costs
-//! the sender no allocation per node beyond its own containers' buffers, and
-//! the receiver no cross-thread `free` per node.
+//! below the outermost `Rc`, and the elements of the `Vec`s (and boxed
+//! slices) inside the nodes, travel in one buffer per packet type, carried
+//! by the outermost node's packet and reused from one transfer to the next,
+//! rather than in a box or buffer per node: a graph costs the sender no
+//! allocation per node, and every buffer of the copy is allocated by the
+//! receiver, so neither side frees per node what the other allocated.
 //!
 //! Cycles through `Weak` (parent pointers, the idiomatic way to make a cycle
 //! of `Rc`s) are **preserved**: the node is rebuilt with `Rc::new_cyclic`,
@@ -227,7 +229,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 
-use packet::Arenas;
+use packet::{Arenas, Run};
 
 /// How a type crosses an interpreter boundary: packed into a `Send` packet
 /// in the sender's interpreter, unpacked from it in the receiver's.
@@ -688,23 +690,78 @@ impl Pack {
         self.depth -= 1;
     }
 
+    /// Whether the contents of an `Rc` node are being packed: then the
+    /// elements of a `Vec` go to the arenas ([`pack_run`](Pack::pack_run)).
+    #[inline]
+    pub(crate) fn in_node(&self) -> bool {
+        self.depth != 0
+    }
+
+    /// The arenas, loaded on first use with the arenas of the last packet
+    /// this thread unpacked: in a ring, buffers go back and forth instead
+    /// of being made anew.
+    #[inline]
+    fn arenas(&mut self) -> &mut Arenas {
+        if self.arenas.buffers.capacity() == 0 && self.arenas.runs.capacity() == 0 {
+            self.load_arenas();
+        }
+        &mut self.arenas
+    }
+
+    #[cold]
+    fn load_arenas(&mut self) {
+        self.arenas = SPARE_ARENAS
+            .try_with(|a| a.take())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+    }
+
     /// Stores the packed contents of a node below the outermost one; returns
     /// its slot in the arena for `P`.
     #[inline]
     pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> u32 {
-        if self.arenas.0.capacity() == 0 {
-            // The arenas of the last packet this thread unpacked: in a
-            // ring, buffers go back and forth instead of being made anew.
-            self.arenas = SPARE_ARENAS
-                .try_with(|a| a.take())
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-        }
         self.stashed += 1;
-        let arena = self.arenas.get::<P>();
+        let arena = self.arenas().get::<P>();
         arena.push(Some(value));
         (arena.len() - 1) as u32
+    }
+
+    /// Packs the elements of a `Vec` inside a node into the arena for `P`,
+    /// as one run that [`Unpack::unpack_run`] takes back; the `Vec`'s own
+    /// packet is then empty (no buffer is made here and freed there).
+    pub(crate) fn pack_run<I, P>(
+        &mut self,
+        items: I,
+        mut pack: impl FnMut(I::Item, &mut Pack) -> P,
+    ) -> Vec<P>
+    where
+        I: ExactSizeIterator,
+        P: Send + 'static,
+    {
+        let len = items.len();
+        let arenas = self.arenas();
+        let arena = arenas.index::<P>();
+        let slots = arenas
+            .at::<P>(arena)
+            .expect("arena stored under its own TypeId");
+        let start = slots.len();
+        // Reserved before packing the elements: the runs packed inside them
+        // follow this one, in the order the unpack takes them.
+        slots.resize_with(start + len, || None);
+        arenas.runs.push(Run {
+            arena: arena as u32,
+            start: start as u32,
+            len: len as u32,
+        });
+        self.stashed += 1;
+        for (slot, item) in (start..).zip(items) {
+            let packet = pack(item, self);
+            self.arenas
+                .at::<P>(arena)
+                .expect("arena stored under its own TypeId")[slot] = Some(packet);
+        }
+        Vec::new()
     }
 
     /// The arenas of the nodes stashed since the last outermost node, for
@@ -830,8 +887,8 @@ impl Hasher for AddrHasher {
 #[derive(Default)]
 pub struct Unpack {
     table: Vec<Slot>,
-    /// The arenas of the root node being unpacked.
-    arenas: Arenas,
+    /// The arenas of the root node being unpacked; `None` outside one.
+    arenas: Option<Arenas>,
 }
 
 enum Slot {
@@ -851,22 +908,31 @@ impl Unpack {
     pub fn new() -> Unpack {
         Unpack {
             table: Vec::new(),
-            arenas: Arenas::default(),
+            arenas: None,
         }
     }
 
     /// Starts unpacking a root node whose nodes below travel in `arenas`;
     /// returns the arenas to restore with [`leave_root`](Unpack::leave_root).
-    pub(crate) fn enter_root(&mut self, arenas: Arenas) -> Arenas {
-        std::mem::replace(&mut self.arenas, arenas)
+    pub(crate) fn enter_root(&mut self, arenas: Arenas) -> Option<Arenas> {
+        self.arenas.replace(arenas)
+    }
+
+    /// Whether a root node's contents (or the nodes below it) are being
+    /// unpacked: then the `Vec`s inside come from the arenas.
+    #[inline]
+    pub(crate) fn in_root(&self) -> bool {
+        self.arenas.is_some()
     }
 
     /// Ends what [`enter_root`](Unpack::enter_root) started; the emptied
     /// arenas are kept for this thread's next pack.
-    pub(crate) fn leave_root(&mut self, outer: Arenas) {
-        let mut done = std::mem::replace(&mut self.arenas, outer);
+    pub(crate) fn leave_root(&mut self, outer: Option<Arenas>) {
+        let Some(mut done) = std::mem::replace(&mut self.arenas, outer) else {
+            return;
+        };
         done.clear();
-        if done.0.len() <= SPARE_TYPES && done.capacity() <= SPARE_LIMIT {
+        if done.buffers.len() <= SPARE_TYPES && done.capacity() <= SPARE_LIMIT {
             let _ = SPARE_ARENAS.try_with(|a| a.set(Some(done)));
         }
     }
@@ -875,10 +941,32 @@ impl Unpack {
     #[inline]
     pub(crate) fn take_stashed<P: Send + 'static>(&mut self, slot: u32) -> P {
         self.arenas
-            .find::<P>()
+            .as_mut()
+            .and_then(Arenas::find::<P>)
             .and_then(|arena| arena.get_mut(slot as usize))
             .and_then(Option::take)
             .unwrap_or_else(|| mismatch(slot))
+    }
+
+    /// Unpacks the next run of `Vec` elements (see [`Pack::pack_run`])
+    /// into a `Vec` of exactly its length.
+    pub(crate) fn unpack_run<T: Transfer>(&mut self) -> Vec<T> {
+        let Some(run) = self.arenas.as_mut().and_then(Arenas::next_run) else {
+            mismatch_run()
+        };
+        let arena = run.arena as usize;
+        let mut out = Vec::with_capacity(run.len as usize);
+        for slot in run.start..run.start + run.len {
+            let packet = self
+                .arenas
+                .as_mut()
+                .and_then(|a| a.at::<T::Packet>(arena))
+                .and_then(|a| a.get_mut(slot as usize))
+                .and_then(Option::take)
+                .unwrap_or_else(|| mismatch_run());
+            out.push(T::unpack(packet, self));
+        }
+        out
     }
 
     #[inline]
@@ -948,6 +1036,14 @@ fn mismatch(id: u32) -> ! {
     panic!(
         "subinterp::transfer: Rc node {id} unpacked out of order or with another type; \
          a packet must be unpacked by one Unpack, in the order it was packed"
+    )
+}
+
+#[cold]
+fn mismatch_run() -> ! {
+    panic!(
+        "subinterp::transfer: a Vec inside an Rc node unpacked out of order or with another \
+         type; a packet must be unpacked by one Unpack, in the order it was packed"
     )
 }
 
