@@ -955,6 +955,9 @@ impl Unpack {
             mismatch_run()
         };
         let arena = run.arena as usize;
+        if run.len <= 2 {
+            return self.unpack_short_run(run);
+        }
         let mut out = Vec::with_capacity(run.len as usize);
         for slot in run.start..run.start + run.len {
             let packet = self
@@ -967,6 +970,37 @@ impl Unpack {
             out.push(T::unpack(packet, self));
         }
         out
+    }
+
+    /// [`unpack_run`](Unpack::unpack_run) for a run of up to two elements:
+    /// one arena lookup, and the `Vec` allocated after its elements.
+    #[inline]
+    fn unpack_short_run<T: Transfer>(&mut self, run: Run) -> Vec<T> {
+        let (first, second) = {
+            let Some(slots) = self
+                .arenas
+                .as_mut()
+                .and_then(|a| a.at::<T::Packet>(run.arena as usize))
+                .and_then(|a| a.get_mut(run.start as usize..(run.start + run.len) as usize))
+            else {
+                mismatch_run()
+            };
+            let mut taken = slots.iter_mut().map(Option::take);
+            (taken.next().flatten(), taken.next().flatten())
+        };
+        match (first, second) {
+            (None, None) if run.len == 0 => Vec::new(),
+            (Some(a), None) if run.len == 1 => {
+                let a = T::unpack(a, self);
+                vec![a]
+            }
+            (Some(a), Some(b)) => {
+                let a = T::unpack(a, self);
+                let b = T::unpack(b, self);
+                vec![a, b]
+            }
+            _ => mismatch_run(),
+        }
     }
 
     #[inline]
