@@ -748,7 +748,7 @@ impl Pack {
         let start = slots.len();
         // Reserved before packing the elements: the runs packed inside them
         // follow this one, in the order the unpack takes them.
-        slots.resize_with(start + len, || None);
+        slots.extend((0..len).map(|_| None));
         arenas.runs.push(Run {
             arena: arena as u32,
             start: start as u32,
@@ -757,9 +757,15 @@ impl Pack {
         self.stashed += 1;
         for (slot, item) in (start..).zip(items) {
             let packet = pack(item, self);
-            self.arenas
+            match &mut self
+                .arenas
                 .at::<P>(arena)
-                .expect("arena stored under its own TypeId")[slot] = Some(packet);
+                .expect("arena stored under its own TypeId")[slot]
+            {
+                // Reserved above, and written once: nothing to drop.
+                free @ None => *free = Some(packet),
+                Some(_) => unreachable!("a run slot is written once"),
+            }
         }
         Vec::new()
     }

@@ -71,7 +71,7 @@ pub(crate) struct Root<P> {
 /// for each node.
 #[derive(Default)]
 pub(crate) struct Arenas {
-    pub(crate) buffers: Vec<(TypeId, Box<dyn Arena>)>,
+    pub(crate) buffers: Vec<Arena>,
     /// The element runs of the `Vec`s packed below the root, in the order
     /// they were packed (which is the order they unpack in).
     pub(crate) runs: Vec<Run>,
@@ -88,22 +88,33 @@ pub(crate) struct Run {
     pub(crate) len: u32,
 }
 
-/// A `Vec<Option<P>>` with its type erased.
-pub(crate) trait Arena: Send {
-    fn as_any(&mut self) -> &mut dyn Any;
-    fn clear(&mut self);
-    fn capacity(&self) -> usize;
+/// A `Vec<Option<P>>` with its type erased (a lookup is one `downcast`),
+/// and the functions that clear and measure it.
+pub(crate) struct Arena {
+    tid: TypeId,
+    slots: Box<dyn Any + Send>,
+    clear: fn(&mut (dyn Any + Send)),
+    capacity: fn(&(dyn Any + Send)) -> usize,
 }
 
-impl<P: Send + 'static> Arena for Vec<Option<P>> {
-    fn as_any(&mut self) -> &mut dyn Any {
-        self
-    }
-    fn clear(&mut self) {
-        Vec::clear(self)
-    }
-    fn capacity(&self) -> usize {
-        Vec::capacity(self)
+impl Arena {
+    fn new<P: Send + 'static>() -> Arena {
+        fn clear<P: Send + 'static>(slots: &mut (dyn Any + Send)) {
+            if let Some(slots) = slots.downcast_mut::<Vec<Option<P>>>() {
+                slots.clear();
+            }
+        }
+        fn capacity<P: Send + 'static>(slots: &(dyn Any + Send)) -> usize {
+            slots
+                .downcast_ref::<Vec<Option<P>>>()
+                .map_or(0, Vec::capacity)
+        }
+        Arena {
+            tid: TypeId::of::<P>(),
+            slots: Box::new(Vec::<Option<P>>::new()),
+            clear: clear::<P>,
+            capacity: capacity::<P>,
+        }
     }
 }
 
@@ -112,10 +123,10 @@ impl Arenas {
     #[inline]
     pub(crate) fn index<P: Send + 'static>(&mut self) -> usize {
         let tid = TypeId::of::<P>();
-        match self.buffers.iter().position(|(t, _)| *t == tid) {
+        match self.buffers.iter().position(|a| a.tid == tid) {
             Some(i) => i,
             None => {
-                self.buffers.push((tid, Box::new(Vec::<Option<P>>::new())));
+                self.buffers.push(Arena::new::<P>());
                 self.buffers.len() - 1
             }
         }
@@ -124,7 +135,7 @@ impl Arenas {
     /// Arena number `i`, if it holds packets of type `P`.
     #[inline]
     pub(crate) fn at<P: Send + 'static>(&mut self, i: usize) -> Option<&mut Vec<Option<P>>> {
-        self.buffers.get_mut(i)?.1.as_any().downcast_mut()
+        self.buffers.get_mut(i)?.slots.downcast_mut()
     }
 
     /// The arena for packet type `P`, made if there is none.
@@ -138,8 +149,8 @@ impl Arenas {
     #[inline]
     pub(crate) fn find<P: Send + 'static>(&mut self) -> Option<&mut Vec<Option<P>>> {
         let tid = TypeId::of::<P>();
-        let (_, arena) = self.buffers.iter_mut().find(|(t, _)| *t == tid)?;
-        arena.as_any().downcast_mut()
+        let arena = self.buffers.iter_mut().find(|a| a.tid == tid)?;
+        arena.slots.downcast_mut()
     }
 
     /// The next run to unpack, if any is left.
@@ -152,8 +163,8 @@ impl Arenas {
 
     /// Empties every arena, keeping the buffers for reuse.
     pub(crate) fn clear(&mut self) {
-        for (_, arena) in &mut self.buffers {
-            arena.clear();
+        for arena in &mut self.buffers {
+            (arena.clear)(&mut *arena.slots);
         }
         self.runs.clear();
         self.next_run = 0;
@@ -161,11 +172,8 @@ impl Arenas {
 
     /// The entries the buffers can hold, summed.
     pub(crate) fn capacity(&self) -> usize {
-        self.buffers
-            .iter()
-            .map(|(_, a)| a.capacity())
-            .sum::<usize>()
-            + self.runs.capacity()
+        let slots: usize = self.buffers.iter().map(|a| (a.capacity)(&*a.slots)).sum();
+        slots + self.runs.capacity()
     }
 }
 
