@@ -348,6 +348,8 @@ impl<T: Transfer> Transfer for VecDeque<T> {
     fn pack(self, cx: &mut Pack) -> Self::Packet {
         match whole(self, cx) {
             Ok(p) => p,
+            // As for `Vec`: inside a node, the elements go to the arenas.
+            Err(this) if cx.in_node() => cx.pack_run(this.into_iter(), T::pack).into(),
             Err(this) => this.into_iter().map(|x| x.pack(cx)).collect(),
         }
     }
@@ -355,6 +357,7 @@ impl<T: Transfer> Transfer for VecDeque<T> {
     fn unpack(p: Self::Packet, cx: &mut Unpack) -> Self {
         match whole_back::<Self>(p) {
             Ok(v) => v,
+            Err(p) if p.is_empty() && cx.in_root() => cx.unpack_run().into(),
             Err(p) => p.into_iter().map(|x| T::unpack(x, cx)).collect(),
         }
     }
@@ -363,6 +366,9 @@ impl<T: Transfer> Transfer for VecDeque<T> {
 impl<T: DeepCopy> DeepCopy for VecDeque<T> {
     fn pack_copy(&self, cx: &mut Pack) -> Self::Packet {
         cx.copied(self.len() * size_of::<T>());
+        if T::AS_IS.is_none() && cx.in_node() {
+            return cx.pack_run(self.iter(), T::pack_copy).into();
+        }
         let (a, b) = self.as_slices();
         let mut out = VecDeque::from(T::copy_slice(a, cx));
         out.extend(T::copy_slice(b, cx));

@@ -112,12 +112,15 @@
 //! clones of the one rebuilt node. A DAG therefore arrives as a DAG of the
 //! same shape. (A node with a single reference cannot be reached twice and
 //! skips the map: a tree pays nothing for it.) The contents of the nodes
-//! below the outermost `Rc`, and the elements of the `Vec`s (and boxed
-//! slices) inside the nodes, travel in one buffer per packet type, carried
-//! by the outermost node's packet and reused from one transfer to the next,
-//! rather than in a box or buffer per node: a graph costs the sender no
-//! allocation per node, and every buffer of the copy is allocated by the
-//! receiver, so neither side frees per node what the other allocated.
+//! below the outermost `Rc`, and the elements of the `Vec`s, boxed slices
+//! and `VecDeque`s of local values inside the nodes, travel in one buffer
+//! per packet type, carried by the outermost node's packet and reused from
+//! one transfer to the next, rather than in a box or buffer per node: the
+//! sender allocates nothing per node for them, and the receiver allocates
+//! the nodes and those containers itself, so it frees none of them on the
+//! sender's behalf. (Copied bytes, such as a `String` in a node, are still
+//! allocated by the sender and kept by the receiver; maps in a node are
+//! rebuilt from a buffer of their entries.)
 //!
 //! Cycles through `Weak` (parent pointers, the idiomatic way to make a cycle
 //! of `Rc`s) are **preserved**: the node is rebuilt with `Rc::new_cyclic`,
