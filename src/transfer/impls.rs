@@ -554,7 +554,9 @@ impl<T: ?Sized + Sync + 'static> DeepCopy for &'static T {
 impl<T: DeepCopy> Transfer for Rc<T> {
     type Packet = Node<T::Packet>;
     fn pack(self, cx: &mut Pack) -> Self::Packet {
+        let owned = cx.enter_owned();
         let packet = self.pack_copy(cx);
+        cx.leave_owned(owned);
         cx.keep(self);
         packet
     }
@@ -574,7 +576,11 @@ impl<T: DeepCopy> DeepCopy for Rc<T> {
         }
         match cx.enter(self) {
             Visit::Seen(id) => Node(NodeRepr::Seen(id)),
-            Visit::New(id) => pack_node(&**self, id, cx),
+            Visit::New(id) => {
+                let packet = pack_node(&**self, id, cx);
+                cx.keep_node(self);
+                packet
+            }
         }
     }
 }

@@ -456,6 +456,9 @@ pub struct Pack {
     depth: u32,
     /// Node contents stashed in `arenas` since the last outermost node.
     stashed: u32,
+    /// Inside an `Rc` packed by value: indexed nodes are kept, to be freed
+    /// in order when the pack ends ([`keep_node`](Pack::keep_node)).
+    owned: bool,
     arenas: Arenas,
 }
 
@@ -466,9 +469,11 @@ struct Graph {
     /// Per node index: still being packed (its contents are on the stack),
     /// and whether a `Weak` inside its contents points back at it.
     nodes: Vec<NodeState>,
-    /// The `Rc`s packed by value once a node was indexed, kept alive until
-    /// the pack ends (see [`Pack::keep`]). Nodes packed by reference are not
-    /// cloned here: a graph sent with `send_copy` costs no refcount traffic.
+    /// The `Rc`s packed by value once a node was indexed, and handles to
+    /// the indexed nodes inside them, kept alive until the pack ends and
+    /// then dropped last first (see [`Pack::keep`], [`Pack::keep_node`]).
+    /// Nodes packed by reference are not cloned here: a graph sent with
+    /// `send_copy` costs no refcount traffic.
     keep: Vec<Rc<dyn Any>>,
 }
 
@@ -508,6 +513,7 @@ impl Pack {
             cycle: None,
             depth: 0,
             stashed: 0,
+            owned: false,
             arenas: Arenas::default(),
         }
     }
@@ -679,6 +685,35 @@ impl Pack {
         }
     }
 
+    /// Starts packing an `Rc` by value (whose nodes this pack then drops);
+    /// returns what to pass to [`leave_owned`](Pack::leave_owned).
+    #[inline]
+    pub(crate) fn enter_owned(&mut self) -> bool {
+        std::mem::replace(&mut self.owned, true)
+    }
+
+    /// Ends what [`enter_owned`](Pack::enter_owned) started.
+    #[inline]
+    pub(crate) fn leave_owned(&mut self, outer: bool) {
+        self.owned = outer;
+    }
+
+    /// Called after packing the contents of the indexed node `rc`: inside
+    /// an `Rc` packed by value, keeps a handle to it, so that the end of the
+    /// pack frees the nodes one by one, in the reverse of the order in which
+    /// they were packed (parents before children). That is the reverse of
+    /// the order in which an unpack of the same shape allocates them, so
+    /// the allocator's last-in-first-out free lists hand this thread's next
+    /// unpack the same blocks for the same nodes: a graph sent back and
+    /// forth keeps its memory layout instead of scattering a little more
+    /// with every crossing.
+    #[inline]
+    pub(crate) fn keep_node<T: 'static>(&mut self, rc: &Rc<T>) {
+        if self.owned {
+            self.graph().keep.push(Rc::clone(rc) as Rc<dyn Any>);
+        }
+    }
+
     /// Starts packing the contents of an `Rc` node; returns whether it is
     /// the outermost one (not inside another node's contents).
     #[inline]
@@ -809,7 +844,12 @@ impl Drop for Pack {
             // sent again and again then costs no rehashing and no page faults.
             graph.index.clear();
             graph.nodes.clear();
-            graph.keep.clear();
+            // Last in, first out: the handles of the values packed by
+            // value, then their nodes in the reverse of the packing order
+            // (see `keep_node`).
+            while let Some(rc) = graph.keep.pop() {
+                drop(rc);
+            }
             if graph.index.capacity() <= SPARE_LIMIT {
                 let _ = SPARE_GRAPH.try_with(|spare| spare.set(Some(graph)));
             }
