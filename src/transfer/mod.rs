@@ -243,7 +243,10 @@ use packet::{Arenas, Run};
 ///
 /// Implementing it by hand: pack each part with `Transfer::pack`, record the
 /// mode of anything you share, move or copy yourself with [`Pack::record`],
-/// and unpack the parts in `unpack`.
+/// and unpack the parts in `unpack`, in the order they were packed (the
+/// nodes of an `Rc` graph, and the `Vec`s inside them, are taken back in
+/// packing order; unpacking them out of order panics or, for `Vec`s of one
+/// type inside a node, gives each `Vec` another's elements).
 ///
 /// ```
 /// use subinterp::transfer::{Mode, Pack, Packed, Transfer, Unpack};
