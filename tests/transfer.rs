@@ -254,6 +254,94 @@ fn nested_nodes_keep_their_shape_across_several_roots_and_round_trips() {
     assert_eq!(e.id, 5);
 }
 
+/// A node holding every kind of sequence whose elements travel in the
+/// root's arenas when packed inside an `Rc` node.
+#[derive(subinterp::Transfer)]
+struct Seqs {
+    leaves: Vec<Rc<u32>>,
+    nested: Vec<Vec<Rc<u32>>>,
+    boxed: Box<[Rc<u32>]>,
+    cells: Vec<Cell<u8>>,
+    bytes: Vec<u8>,
+    weak: Vec<Weak<u32>>,
+    deque: VecDeque<Rc<u32>>,
+    below: Vec<Rc<Seqs>>,
+}
+
+fn seqs(shared: &Rc<u32>, below: Vec<Rc<Seqs>>) -> Rc<Seqs> {
+    Rc::new(Seqs {
+        leaves: vec![Rc::clone(shared), Rc::new(7)],
+        nested: vec![
+            vec![],
+            vec![Rc::clone(shared)],
+            vec![Rc::new(8), Rc::new(9)],
+        ],
+        boxed: vec![Rc::clone(shared)].into_boxed_slice(),
+        cells: vec![Cell::new(1), Cell::new(2), Cell::new(3)],
+        bytes: vec![4, 5],
+        weak: vec![Rc::downgrade(shared), Weak::new()],
+        deque: VecDeque::from([Rc::new(10)]),
+        below,
+    })
+}
+
+#[test]
+fn vecs_inside_nodes_travel_in_the_root_arenas() {
+    let check = |root: &Rc<Seqs>| {
+        let shared = &root.leaves[0];
+        assert_eq!(**shared, 6);
+        for s in [root, &root.below[0], &root.below[1]] {
+            assert!(Rc::ptr_eq(&s.leaves[0], shared));
+            assert_eq!(*s.leaves[1], 7);
+            assert!(s.nested[0].is_empty());
+            assert!(Rc::ptr_eq(&s.nested[1][0], shared));
+            assert_eq!((*s.nested[2][0], *s.nested[2][1]), (8, 9));
+            assert_eq!(s.nested.capacity(), 3);
+            assert!(Rc::ptr_eq(&s.boxed[0], shared));
+            assert_eq!(s.cells.iter().map(Cell::get).collect::<Vec<_>>(), [1, 2, 3]);
+            assert_eq!(s.bytes, [4, 5]);
+            assert!(Rc::ptr_eq(&s.weak[0].upgrade().unwrap(), shared));
+            assert!(s.weak[1].upgrade().is_none());
+            assert_eq!(*s.deque[0], 10);
+        }
+        assert!(root.below[1].below.is_empty());
+        assert!(Rc::ptr_eq(&root.below[0].below[0], &root.below[1]));
+    };
+    let shared = Rc::new(6u32);
+    let leaf = seqs(&shared, vec![]);
+    let mid = seqs(&shared, vec![Rc::clone(&leaf)]);
+    let root = seqs(&shared, vec![mid, leaf]);
+    drop(shared);
+    check(&root);
+    // A copy and a move count the same bytes, and both arrive whole.
+    let copied = Packed::copy(&root);
+    let bytes = copied.bytes_copied();
+    let mut value = other_side(move || {
+        let got = copied.unpack();
+        check(&got);
+        Packed::new(got)
+    })
+    .unpack();
+    check(&value);
+    for _ in 0..3 {
+        let packed = Packed::new(value);
+        assert_eq!(packed.bytes_copied(), bytes);
+        value = other_side(move || Packed::new(packed.unpack())).unpack();
+        check(&value);
+    }
+    check(&root);
+
+    // A node with no `Rc` below it but a sequence of local values.
+    let cells = Rc::new(vec![Cell::new(1u8), Cell::new(2)]);
+    let packed = Packed::copy(&cells);
+    assert_eq!(
+        packed.bytes_copied(),
+        (size_of::<Vec<Cell<u8>>>() + 2) as u64
+    );
+    let back = other_side(move || Packed::new(packed.unpack())).unpack();
+    assert_eq!(back.iter().map(Cell::get).collect::<Vec<_>>(), [1, 2]);
+}
+
 #[test]
 fn sharing_between_separate_parts_of_one_value() {
     let shared = Rc::new(RefCell::new(String::from("one")));

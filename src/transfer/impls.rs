@@ -253,6 +253,8 @@ impl<T: Transfer> Transfer for Vec<T> {
     fn pack(self, cx: &mut Pack) -> Self::Packet {
         match whole(self, cx) {
             Ok(p) => p,
+            // Inside an `Rc` node the elements go to the root's arenas.
+            Err(this) if cx.in_node() => cx.pack_run(this.into_iter(), T::pack),
             Err(this) => this.into_iter().map(|x| x.pack(cx)).collect(),
         }
     }
@@ -260,6 +262,9 @@ impl<T: Transfer> Transfer for Vec<T> {
     fn unpack(p: Self::Packet, cx: &mut Unpack) -> Self {
         match whole_back::<Self>(p) {
             Ok(v) => v,
+            // Packed inside a node by `pack_run`: the elements are in the
+            // root's arenas, and the `Vec` is made here, on this thread.
+            Err(p) if p.is_empty() && cx.in_root() => cx.unpack_run(),
             Err(p) => p.into_iter().map(|x| T::unpack(x, cx)).collect(),
         }
     }
@@ -269,7 +274,18 @@ impl<T: DeepCopy> DeepCopy for Vec<T> {
     #[inline]
     fn pack_copy(&self, cx: &mut Pack) -> Self::Packet {
         cx.copied(self.len() * size_of::<T>());
-        T::copy_slice(self, cx)
+        copy_elements(self, cx)
+    }
+}
+
+/// The packet of a copied slice: a run in the arenas inside an `Rc` node
+/// (when the elements do not cross as is), else a new buffer.
+#[inline]
+fn copy_elements<T: DeepCopy>(items: &[T], cx: &mut Pack) -> Vec<T::Packet> {
+    if T::AS_IS.is_none() && cx.in_node() {
+        cx.pack_run(items.iter(), T::pack_copy)
+    } else {
+        T::copy_slice(items, cx)
     }
 }
 
@@ -295,7 +311,7 @@ impl<T: Transfer> Transfer for Box<[T]> {
 impl<T: DeepCopy> DeepCopy for Box<[T]> {
     fn pack_copy(&self, cx: &mut Pack) -> Self::Packet {
         cx.copied(self.len() * size_of::<T>());
-        T::copy_slice(self, cx).into_boxed_slice()
+        copy_elements(self, cx).into_boxed_slice()
     }
 }
 
@@ -332,6 +348,8 @@ impl<T: Transfer> Transfer for VecDeque<T> {
     fn pack(self, cx: &mut Pack) -> Self::Packet {
         match whole(self, cx) {
             Ok(p) => p,
+            // As for `Vec`: inside a node, the elements go to the arenas.
+            Err(this) if cx.in_node() => cx.pack_run(this.into_iter(), T::pack).into(),
             Err(this) => this.into_iter().map(|x| x.pack(cx)).collect(),
         }
     }
@@ -339,6 +357,7 @@ impl<T: Transfer> Transfer for VecDeque<T> {
     fn unpack(p: Self::Packet, cx: &mut Unpack) -> Self {
         match whole_back::<Self>(p) {
             Ok(v) => v,
+            Err(p) if p.is_empty() && cx.in_root() => cx.unpack_run().into(),
             Err(p) => p.into_iter().map(|x| T::unpack(x, cx)).collect(),
         }
     }
@@ -347,6 +366,9 @@ impl<T: Transfer> Transfer for VecDeque<T> {
 impl<T: DeepCopy> DeepCopy for VecDeque<T> {
     fn pack_copy(&self, cx: &mut Pack) -> Self::Packet {
         cx.copied(self.len() * size_of::<T>());
+        if T::AS_IS.is_none() && cx.in_node() {
+            return cx.pack_run(self.iter(), T::pack_copy).into();
+        }
         let (a, b) = self.as_slices();
         let mut out = VecDeque::from(T::copy_slice(a, cx));
         out.extend(T::copy_slice(b, cx));
@@ -532,7 +554,9 @@ impl<T: ?Sized + Sync + 'static> DeepCopy for &'static T {
 impl<T: DeepCopy> Transfer for Rc<T> {
     type Packet = Node<T::Packet>;
     fn pack(self, cx: &mut Pack) -> Self::Packet {
+        let owned = cx.enter_owned();
         let packet = self.pack_copy(cx);
+        cx.leave_owned(owned);
         cx.keep(self);
         packet
     }
@@ -552,7 +576,11 @@ impl<T: DeepCopy> DeepCopy for Rc<T> {
         }
         match cx.enter(self) {
             Visit::Seen(id) => Node(NodeRepr::Seen(id)),
-            Visit::New(id) => pack_node(&**self, id, cx),
+            Visit::New(id) => {
+                let packet = pack_node(&**self, id, cx);
+                cx.keep_node(self);
+                packet
+            }
         }
     }
 }

@@ -112,10 +112,15 @@
 //! clones of the one rebuilt node. A DAG therefore arrives as a DAG of the
 //! same shape. (A node with a single reference cannot be reached twice and
 //! skips the map: a tree pays nothing for it.) The contents of the nodes
-//! below the outermost `Rc` travel in one buffer per node type, carried by
-//! the outermost node's packet, rather than in a box per node: a graph costs
-//! the sender no allocation per node beyond its own containers' buffers, and
-//! the receiver no cross-thread `free` per node.
+//! below the outermost `Rc`, and the elements of the `Vec`s, boxed slices
+//! and `VecDeque`s of local values inside the nodes, travel in one buffer
+//! per packet type, carried by the outermost node's packet and reused from
+//! one transfer to the next, rather than in a box or buffer per node: the
+//! sender allocates nothing per node for them, and the receiver allocates
+//! the nodes and those containers itself, so it frees none of them on the
+//! sender's behalf. (Copied bytes, such as a `String` in a node, are still
+//! allocated by the sender and kept by the receiver; maps in a node are
+//! rebuilt from a buffer of their entries.)
 //!
 //! Cycles through `Weak` (parent pointers, the idiomatic way to make a cycle
 //! of `Rc`s) are **preserved**: the node is rebuilt with `Rc::new_cyclic`,
@@ -227,7 +232,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::rc::{Rc, Weak};
 
-use packet::Arenas;
+use packet::{Arenas, Run};
 
 /// How a type crosses an interpreter boundary: packed into a `Send` packet
 /// in the sender's interpreter, unpacked from it in the receiver's.
@@ -238,7 +243,10 @@ use packet::Arenas;
 ///
 /// Implementing it by hand: pack each part with `Transfer::pack`, record the
 /// mode of anything you share, move or copy yourself with [`Pack::record`],
-/// and unpack the parts in `unpack`.
+/// and unpack the parts in `unpack`, in the order they were packed (the
+/// nodes of an `Rc` graph, and the `Vec`s inside them, are taken back in
+/// packing order; unpacking them out of order panics or, for `Vec`s of one
+/// type inside a node, gives each `Vec` another's elements).
 ///
 /// ```
 /// use subinterp::transfer::{Mode, Pack, Packed, Transfer, Unpack};
@@ -451,6 +459,9 @@ pub struct Pack {
     depth: u32,
     /// Node contents stashed in `arenas` since the last outermost node.
     stashed: u32,
+    /// Inside an `Rc` packed by value: indexed nodes are kept, to be freed
+    /// in order when the pack ends ([`keep_node`](Pack::keep_node)).
+    owned: bool,
     arenas: Arenas,
 }
 
@@ -461,9 +472,11 @@ struct Graph {
     /// Per node index: still being packed (its contents are on the stack),
     /// and whether a `Weak` inside its contents points back at it.
     nodes: Vec<NodeState>,
-    /// The `Rc`s packed by value once a node was indexed, kept alive until
-    /// the pack ends (see [`Pack::keep`]). Nodes packed by reference are not
-    /// cloned here: a graph sent with `send_copy` costs no refcount traffic.
+    /// The `Rc`s packed by value once a node was indexed, and handles to
+    /// the indexed nodes inside them, kept alive until the pack ends and
+    /// then dropped last first (see [`Pack::keep`], [`Pack::keep_node`]).
+    /// Nodes packed by reference are not cloned here: a graph sent with
+    /// `send_copy` costs no refcount traffic.
     keep: Vec<Rc<dyn Any>>,
 }
 
@@ -503,6 +516,7 @@ impl Pack {
             cycle: None,
             depth: 0,
             stashed: 0,
+            owned: false,
             arenas: Arenas::default(),
         }
     }
@@ -648,14 +662,12 @@ impl Pack {
         }
     }
 
+    #[inline]
     fn graph(&mut self) -> &mut Graph {
-        self.graph.get_or_insert_with(|| {
-            SPARE_GRAPH
-                .try_with(|spare| spare.take())
-                .ok()
-                .flatten()
-                .unwrap_or_default()
-        })
+        if self.graph.is_none() {
+            self.graph = Some(spare_graph());
+        }
+        self.graph.as_mut().expect("graph made above")
     }
 
     /// Takes `rc`, just packed by value, and keeps it alive until the pack
@@ -676,6 +688,35 @@ impl Pack {
         }
     }
 
+    /// Starts packing an `Rc` by value (whose nodes this pack then drops);
+    /// returns what to pass to [`leave_owned`](Pack::leave_owned).
+    #[inline]
+    pub(crate) fn enter_owned(&mut self) -> bool {
+        std::mem::replace(&mut self.owned, true)
+    }
+
+    /// Ends what [`enter_owned`](Pack::enter_owned) started.
+    #[inline]
+    pub(crate) fn leave_owned(&mut self, outer: bool) {
+        self.owned = outer;
+    }
+
+    /// Called after packing the contents of the indexed node `rc`: inside
+    /// an `Rc` packed by value, keeps a handle to it, so that the end of the
+    /// pack frees the nodes one by one, in the reverse of the order in which
+    /// they were packed (parents before children). That is the reverse of
+    /// the order in which an unpack of the same shape allocates them, so
+    /// the allocator's last-in-first-out free lists hand this thread's next
+    /// unpack the same blocks for the same nodes: a graph sent back and
+    /// forth keeps its memory layout instead of scattering a little more
+    /// with every crossing.
+    #[inline]
+    pub(crate) fn keep_node<T: 'static>(&mut self, rc: &Rc<T>) {
+        if self.owned {
+            self.graph().keep.push(Rc::clone(rc) as Rc<dyn Any>);
+        }
+    }
+
     /// Starts packing the contents of an `Rc` node; returns whether it is
     /// the outermost one (not inside another node's contents).
     #[inline]
@@ -690,23 +731,84 @@ impl Pack {
         self.depth -= 1;
     }
 
+    /// Whether the contents of an `Rc` node are being packed: then the
+    /// elements of a `Vec` go to the arenas ([`pack_run`](Pack::pack_run)).
+    #[inline]
+    pub(crate) fn in_node(&self) -> bool {
+        self.depth != 0
+    }
+
+    /// The arenas, loaded on first use with the arenas of the last packet
+    /// this thread unpacked: in a ring, buffers go back and forth instead
+    /// of being made anew.
+    #[inline]
+    fn arenas(&mut self) -> &mut Arenas {
+        if self.arenas.buffers.capacity() == 0 && self.arenas.runs.capacity() == 0 {
+            self.load_arenas();
+        }
+        &mut self.arenas
+    }
+
+    #[cold]
+    fn load_arenas(&mut self) {
+        self.arenas = SPARE_ARENAS
+            .try_with(|a| a.take())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+    }
+
     /// Stores the packed contents of a node below the outermost one; returns
     /// its slot in the arena for `P`.
     #[inline]
     pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> u32 {
-        if self.arenas.0.capacity() == 0 {
-            // The arenas of the last packet this thread unpacked: in a
-            // ring, buffers go back and forth instead of being made anew.
-            self.arenas = SPARE_ARENAS
-                .try_with(|a| a.take())
-                .ok()
-                .flatten()
-                .unwrap_or_default();
-        }
         self.stashed += 1;
-        let arena = self.arenas.get::<P>();
+        let arena = self.arenas().get::<P>();
         arena.push(Some(value));
         (arena.len() - 1) as u32
+    }
+
+    /// Packs the elements of a `Vec` inside a node into the arena for `P`,
+    /// as one run that [`Unpack::unpack_run`] takes back; the `Vec`'s own
+    /// packet is then empty (no buffer is made here and freed there).
+    pub(crate) fn pack_run<I, P>(
+        &mut self,
+        items: I,
+        mut pack: impl FnMut(I::Item, &mut Pack) -> P,
+    ) -> Vec<P>
+    where
+        I: ExactSizeIterator,
+        P: Send + 'static,
+    {
+        let len = items.len();
+        let arenas = self.arenas();
+        let arena = arenas.index::<P>();
+        let slots = arenas
+            .at::<P>(arena)
+            .expect("arena stored under its own TypeId");
+        let start = slots.len();
+        // Reserved before packing the elements: the runs packed inside them
+        // follow this one, in the order the unpack takes them.
+        slots.extend((0..len).map(|_| None));
+        arenas.runs.push(Run {
+            arena: arena as u32,
+            start: start as u32,
+            len: len as u32,
+        });
+        self.stashed += 1;
+        for (slot, item) in (start..).zip(items) {
+            let packet = pack(item, self);
+            match &mut self
+                .arenas
+                .at::<P>(arena)
+                .expect("arena stored under its own TypeId")[slot]
+            {
+                // Reserved above, and written once: nothing to drop.
+                free @ None => *free = Some(packet),
+                Some(_) => unreachable!("a run slot is written once"),
+            }
+        }
+        Vec::new()
     }
 
     /// The arenas of the nodes stashed since the last outermost node, for
@@ -745,12 +847,27 @@ impl Drop for Pack {
             // sent again and again then costs no rehashing and no page faults.
             graph.index.clear();
             graph.nodes.clear();
-            graph.keep.clear();
+            // Last in, first out: the handles of the values packed by
+            // value, then their nodes in the reverse of the packing order
+            // (see `keep_node`).
+            while let Some(rc) = graph.keep.pop() {
+                drop(rc);
+            }
             if graph.index.capacity() <= SPARE_LIMIT {
                 let _ = SPARE_GRAPH.try_with(|spare| spare.set(Some(graph)));
             }
         }
     }
+}
+
+/// This thread's spare (cleared) graph index, or a new one.
+#[cold]
+fn spare_graph() -> Box<Graph> {
+    SPARE_GRAPH
+        .try_with(|spare| spare.take())
+        .ok()
+        .flatten()
+        .unwrap_or_default()
 }
 
 /// Indexes and tables above this many entries are not kept for reuse.
@@ -822,8 +939,8 @@ impl Hasher for AddrHasher {
 #[derive(Default)]
 pub struct Unpack {
     table: Vec<Slot>,
-    /// The arenas of the root node being unpacked.
-    arenas: Arenas,
+    /// The arenas of the root node being unpacked; `None` outside one.
+    arenas: Option<Arenas>,
 }
 
 enum Slot {
@@ -843,22 +960,31 @@ impl Unpack {
     pub fn new() -> Unpack {
         Unpack {
             table: Vec::new(),
-            arenas: Arenas::default(),
+            arenas: None,
         }
     }
 
     /// Starts unpacking a root node whose nodes below travel in `arenas`;
     /// returns the arenas to restore with [`leave_root`](Unpack::leave_root).
-    pub(crate) fn enter_root(&mut self, arenas: Arenas) -> Arenas {
-        std::mem::replace(&mut self.arenas, arenas)
+    pub(crate) fn enter_root(&mut self, arenas: Arenas) -> Option<Arenas> {
+        self.arenas.replace(arenas)
+    }
+
+    /// Whether a root node's contents (or the nodes below it) are being
+    /// unpacked: then the `Vec`s inside come from the arenas.
+    #[inline]
+    pub(crate) fn in_root(&self) -> bool {
+        self.arenas.is_some()
     }
 
     /// Ends what [`enter_root`](Unpack::enter_root) started; the emptied
     /// arenas are kept for this thread's next pack.
-    pub(crate) fn leave_root(&mut self, outer: Arenas) {
-        let mut done = std::mem::replace(&mut self.arenas, outer);
+    pub(crate) fn leave_root(&mut self, outer: Option<Arenas>) {
+        let Some(mut done) = std::mem::replace(&mut self.arenas, outer) else {
+            return;
+        };
         done.clear();
-        if done.0.len() <= SPARE_TYPES && done.capacity() <= SPARE_LIMIT {
+        if done.buffers.len() <= SPARE_TYPES && done.capacity() <= SPARE_LIMIT {
             let _ = SPARE_ARENAS.try_with(|a| a.set(Some(done)));
         }
     }
@@ -867,21 +993,85 @@ impl Unpack {
     #[inline]
     pub(crate) fn take_stashed<P: Send + 'static>(&mut self, slot: u32) -> P {
         self.arenas
-            .find::<P>()
+            .as_mut()
+            .and_then(Arenas::find::<P>)
             .and_then(|arena| arena.get_mut(slot as usize))
             .and_then(Option::take)
             .unwrap_or_else(|| mismatch(slot))
     }
 
+    /// Unpacks the next run of `Vec` elements (see [`Pack::pack_run`])
+    /// into a `Vec` of exactly its length.
+    pub(crate) fn unpack_run<T: Transfer>(&mut self) -> Vec<T> {
+        let Some(run) = self.arenas.as_mut().and_then(Arenas::next_run) else {
+            mismatch_run()
+        };
+        let arena = run.arena as usize;
+        if run.len <= 2 {
+            return self.unpack_short_run(run);
+        }
+        let mut out = Vec::with_capacity(run.len as usize);
+        for slot in run.start..run.start + run.len {
+            let packet = self
+                .arenas
+                .as_mut()
+                .and_then(|a| a.at::<T::Packet>(arena))
+                .and_then(|a| a.get_mut(slot as usize))
+                .and_then(Option::take)
+                .unwrap_or_else(|| mismatch_run());
+            out.push(T::unpack(packet, self));
+        }
+        out
+    }
+
+    /// [`unpack_run`](Unpack::unpack_run) for a run of up to two elements:
+    /// one arena lookup, and the `Vec` allocated after its elements.
+    #[inline]
+    fn unpack_short_run<T: Transfer>(&mut self, run: Run) -> Vec<T> {
+        let (first, second) = {
+            let Some(slots) = self
+                .arenas
+                .as_mut()
+                .and_then(|a| a.at::<T::Packet>(run.arena as usize))
+                .and_then(|a| a.get_mut(run.start as usize..(run.start + run.len) as usize))
+            else {
+                mismatch_run()
+            };
+            let mut taken = slots.iter_mut().map(Option::take);
+            (taken.next().flatten(), taken.next().flatten())
+        };
+        match (first, second) {
+            (None, None) if run.len == 0 => Vec::new(),
+            (Some(a), None) if run.len == 1 => {
+                let a = T::unpack(a, self);
+                vec![a]
+            }
+            (Some(a), Some(b)) => {
+                let a = T::unpack(a, self);
+                let b = T::unpack(b, self);
+                vec![a, b]
+            }
+            _ => mismatch_run(),
+        }
+    }
+
+    #[inline]
     fn slot(&mut self, id: u32) -> &mut Slot {
         let id = id as usize;
         if id >= self.table.len() {
-            if self.table.capacity() == 0 {
-                self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
-            }
-            self.table.resize_with(id + 1, || Slot::Empty);
+            self.grow(id);
         }
         &mut self.table[id]
+    }
+
+    /// Makes room for slot `id` (nodes arrive in index order, so this is
+    /// usually one more slot).
+    #[cold]
+    fn grow(&mut self, id: usize) {
+        if self.table.capacity() == 0 {
+            self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
+        }
+        self.table.resize_with(id + 1, || Slot::Empty);
     }
 
     /// The rebuilt node `id`, which must be complete.
@@ -918,7 +1108,8 @@ impl Unpack {
                 T::unpack(value, self)
             })
         } else {
-            *self.slot(id) = Slot::Empty;
+            // The slot is written once, below: nothing refers to the node
+            // while its contents unpack (a `Weak` to it would make it cyclic).
             Rc::new(T::unpack(value, self))
         };
         *self.slot(id) = Slot::Done(Rc::clone(&rc) as Rc<dyn Any>);
@@ -931,6 +1122,14 @@ fn mismatch(id: u32) -> ! {
     panic!(
         "subinterp::transfer: Rc node {id} unpacked out of order or with another type; \
          a packet must be unpacked by one Unpack, in the order it was packed"
+    )
+}
+
+#[cold]
+fn mismatch_run() -> ! {
+    panic!(
+        "subinterp::transfer: a Vec inside an Rc node unpacked out of order or with another \
+         type; a packet must be unpacked by one Unpack, in the order it was packed"
     )
 }
 

@@ -64,67 +64,116 @@ pub(crate) struct Root<P> {
 
 /// The contents of the nodes below one root, by packet type: entry `i` of
 /// the arena for `P` is `Some` until the node that refers to it unpacks it.
-/// A few buffers per graph, where one box per node would cost a `malloc`
-/// in the sender and a cross-thread `free` in the receiver for each node.
+/// The elements of the `Vec`s inside those nodes (and inside the root) travel
+/// here too, as [`Run`]s: their packet is an empty `Vec`.
+/// A few buffers per graph, where one box (or `Vec` buffer) per node would
+/// cost a `malloc` in the sender and a cross-thread `free` in the receiver
+/// for each node.
 #[derive(Default)]
-pub(crate) struct Arenas(pub(crate) Vec<(TypeId, Box<dyn Arena>)>);
-
-/// A `Vec<Option<P>>` with its type erased.
-pub(crate) trait Arena: Send {
-    fn as_any(&mut self) -> &mut dyn Any;
-    fn clear(&mut self);
-    fn capacity(&self) -> usize;
+pub(crate) struct Arenas {
+    pub(crate) buffers: Vec<Arena>,
+    /// The element runs of the `Vec`s packed below the root, in the order
+    /// they were packed (which is the order they unpack in).
+    pub(crate) runs: Vec<Run>,
+    /// The next run to unpack.
+    pub(crate) next_run: usize,
 }
 
-impl<P: Send + 'static> Arena for Vec<Option<P>> {
-    fn as_any(&mut self) -> &mut dyn Any {
-        self
-    }
-    fn clear(&mut self) {
-        Vec::clear(self)
-    }
-    fn capacity(&self) -> usize {
-        Vec::capacity(self)
+/// The elements of one `Vec` packed inside a node: entries
+/// `start..start + len` of arena number `arena`.
+#[derive(Clone, Copy)]
+pub(crate) struct Run {
+    pub(crate) arena: u32,
+    pub(crate) start: u32,
+    pub(crate) len: u32,
+}
+
+/// A `Vec<Option<P>>` with its type erased (a lookup is one `downcast`),
+/// and the functions that clear and measure it.
+pub(crate) struct Arena {
+    tid: TypeId,
+    slots: Box<dyn Any + Send>,
+    clear: fn(&mut (dyn Any + Send)),
+    capacity: fn(&(dyn Any + Send)) -> usize,
+}
+
+impl Arena {
+    fn new<P: Send + 'static>() -> Arena {
+        fn clear<P: Send + 'static>(slots: &mut (dyn Any + Send)) {
+            if let Some(slots) = slots.downcast_mut::<Vec<Option<P>>>() {
+                slots.clear();
+            }
+        }
+        fn capacity<P: Send + 'static>(slots: &(dyn Any + Send)) -> usize {
+            slots
+                .downcast_ref::<Vec<Option<P>>>()
+                .map_or(0, Vec::capacity)
+        }
+        Arena {
+            tid: TypeId::of::<P>(),
+            slots: Box::new(Vec::<Option<P>>::new()),
+            clear: clear::<P>,
+            capacity: capacity::<P>,
+        }
     }
 }
 
 impl Arenas {
+    /// The number of the arena for packet type `P`, made if there is none.
+    #[inline]
+    pub(crate) fn index<P: Send + 'static>(&mut self) -> usize {
+        let tid = TypeId::of::<P>();
+        match self.buffers.iter().position(|a| a.tid == tid) {
+            Some(i) => i,
+            None => {
+                self.buffers.push(Arena::new::<P>());
+                self.buffers.len() - 1
+            }
+        }
+    }
+
+    /// Arena number `i`, if it holds packets of type `P`.
+    #[inline]
+    pub(crate) fn at<P: Send + 'static>(&mut self, i: usize) -> Option<&mut Vec<Option<P>>> {
+        self.buffers.get_mut(i)?.slots.downcast_mut()
+    }
+
     /// The arena for packet type `P`, made if there is none.
     #[inline]
     pub(crate) fn get<P: Send + 'static>(&mut self) -> &mut Vec<Option<P>> {
-        let tid = TypeId::of::<P>();
-        let i = match self.0.iter().position(|(t, _)| *t == tid) {
-            Some(i) => i,
-            None => {
-                self.0.push((tid, Box::new(Vec::<Option<P>>::new())));
-                self.0.len() - 1
-            }
-        };
-        self.0[i]
-            .1
-            .as_any()
-            .downcast_mut()
-            .expect("arena stored under its own TypeId")
+        let i = self.index::<P>();
+        self.at(i).expect("arena stored under its own TypeId")
     }
 
     /// The arena for `P`, if there is one.
     #[inline]
     pub(crate) fn find<P: Send + 'static>(&mut self) -> Option<&mut Vec<Option<P>>> {
         let tid = TypeId::of::<P>();
-        let (_, arena) = self.0.iter_mut().find(|(t, _)| *t == tid)?;
-        arena.as_any().downcast_mut()
+        let arena = self.buffers.iter_mut().find(|a| a.tid == tid)?;
+        arena.slots.downcast_mut()
+    }
+
+    /// The next run to unpack, if any is left.
+    #[inline]
+    pub(crate) fn next_run(&mut self) -> Option<Run> {
+        let run = *self.runs.get(self.next_run)?;
+        self.next_run += 1;
+        Some(run)
     }
 
     /// Empties every arena, keeping the buffers for reuse.
     pub(crate) fn clear(&mut self) {
-        for (_, arena) in &mut self.0 {
-            arena.clear();
+        for arena in &mut self.buffers {
+            (arena.clear)(&mut *arena.slots);
         }
+        self.runs.clear();
+        self.next_run = 0;
     }
 
     /// The entries the buffers can hold, summed.
     pub(crate) fn capacity(&self) -> usize {
-        self.0.iter().map(|(_, a)| a.capacity()).sum()
+        let slots: usize = self.buffers.iter().map(|a| (a.capacity)(&*a.slots)).sum();
+        slots + self.runs.capacity()
     }
 }
 
