@@ -98,11 +98,7 @@ impl<T> RecvSide<T> {
     #[inline]
     fn fill(&mut self, i: usize, value: T) -> bool {
         if self.receivers[i].entry.direct {
-            let mut r = match i {
-                0 => self.receivers.pop_front(),
-                _ => self.receivers.remove(i),
-            }
-            .expect("a receiver entry at i");
+            let mut r = take_at(&mut self.receivers, i).expect("a receiver entry at i");
             // The wake-up first: releasing the entry ends our use of it.
             self.deferred.push(r.entry.wake());
             // SAFETY: the caller claimed it; a direct entry is made only by
@@ -207,7 +203,7 @@ impl<T> Locked<'_, T> {
             return None;
         }
         let i = self.t.senders.iter().position(|s| s.entry.try_claim())?;
-        let SendEntry { mut entry, value } = self.t.senders.remove(i)?;
+        let SendEntry { mut entry, value } = take_at(&mut self.t.senders, i)?;
         self.h.deferred.push(entry.wake());
         entry.release();
         Some(value)
@@ -332,7 +328,7 @@ impl<T> Locked<'_, T> {
             .senders
             .iter()
             .position(|s| s.entry.is(waiter, case))?;
-        let mut s = self.t.senders.remove(i)?;
+        let mut s = take_at(&mut self.t.senders, i)?;
         defer_drop(&mut self.h.deferred, &mut s.entry);
         Some(s.value)
     }
@@ -386,12 +382,19 @@ impl<T> Locked<'_, T> {
 
 fn remove_recv<T>(h: &mut RecvSide<T>, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
     let i = h.receivers.iter().position(|r| r.entry.is(waiter, case))?;
-    let mut r = match i {
-        0 => h.receivers.pop_front(),
-        _ => h.receivers.remove(i),
-    }?;
+    let mut r = take_at(&mut h.receivers, i)?;
     defer_drop(&mut h.deferred, &mut r.entry);
     Some(r.slot)
+}
+
+/// Removes entry `i` of a wait queue: usually the oldest, which
+/// `pop_front` takes without `remove`'s general shifting.
+#[inline]
+fn take_at<E>(q: &mut VecDeque<E>, i: usize) -> Option<E> {
+    match i {
+        0 => q.pop_front(),
+        _ => q.remove(i),
+    }
 }
 
 /// A removed entry's waker is dropped after the unlock (see `Deferred`).
@@ -590,7 +593,7 @@ impl<T> Chan<T> {
             let Some(i) = t.senders.iter().position(|s| s.entry.try_claim()) else {
                 break;
             };
-            let SendEntry { mut entry, value } = t.senders.remove(i).expect("found above");
+            let SendEntry { mut entry, value } = take_at(&mut t.senders, i).expect("found above");
             h.deferred.push(entry.wake());
             entry.release();
             // SAFETY: `tail` is held: the only producer.
