@@ -101,7 +101,14 @@ impl Arena {
     fn new<P: Send + 'static>() -> Arena {
         fn clear<P: Send + 'static>(slots: &mut (dyn Any + Send)) {
             if let Some(slots) = slots.downcast_mut::<Vec<Option<P>>>() {
-                slots.clear();
+                // After a complete unpack every entry is `None`: popping
+                // checks each one inline, where `Vec::clear` would call
+                // the packet's drop glue once per entry.
+                while let Some(entry) = slots.pop() {
+                    if entry.is_some() {
+                        drop(entry);
+                    }
+                }
             }
         }
         fn capacity<P: Send + 'static>(slots: &(dyn Any + Send)) -> usize {
