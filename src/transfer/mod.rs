@@ -609,6 +609,7 @@ impl Pack {
 
     /// Enters the `Rc` node `rc` for a strong reference. Panics on a node
     /// that is still being packed: a strong cycle.
+    #[inline]
     pub(crate) fn enter<T: 'static>(&mut self, rc: &Rc<T>) -> Visit {
         match self.visit(rc) {
             (id, false) => Visit::New(id),
@@ -645,6 +646,7 @@ impl Pack {
         }
     }
 
+    #[inline]
     fn visit<T: 'static>(&mut self, rc: &Rc<T>) -> (u32, bool) {
         let addr = Rc::as_ptr(rc) as *const () as usize;
         let graph = self.graph();
@@ -823,6 +825,7 @@ impl Pack {
 
     /// Leaves node `id` after packing its contents; returns whether a `Weak`
     /// inside them points back at it.
+    #[inline]
     pub(crate) fn leave(&mut self, id: u32) -> bool {
         let state = &mut self.graph().nodes[id as usize];
         state.building = false;
@@ -1075,6 +1078,7 @@ impl Unpack {
     }
 
     /// The rebuilt node `id`, which must be complete.
+    #[inline]
     pub(crate) fn strong<T: 'static>(&mut self, id: u32) -> Rc<T> {
         match self.slot(id) {
             Slot::Done(rc) => Rc::clone(rc)
@@ -1101,6 +1105,7 @@ impl Unpack {
     }
 
     /// Rebuilds node `id` from its packed contents.
+    #[inline]
     pub(crate) fn build<T: Transfer>(&mut self, id: u32, value: T::Packet, cyclic: bool) -> Rc<T> {
         let rc = if cyclic {
             Rc::new_cyclic(|weak: &Weak<T>| {
