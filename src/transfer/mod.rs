@@ -882,7 +882,7 @@ const SPARE_TYPES: usize = 8;
 thread_local! {
     static SPARE_ARENAS: std::cell::Cell<Option<Arenas>> = const { std::cell::Cell::new(None) };
     static SPARE_GRAPH: std::cell::Cell<Option<Box<Graph>>> = const { std::cell::Cell::new(None) };
-    static SPARE_TABLE: std::cell::Cell<Vec<Slot>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_TABLE: std::cell::Cell<Vec<Option<Rc<dyn Any>>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A strong `Rc` cycle was found by [`Pack::check_cycles`].
@@ -941,17 +941,13 @@ impl Hasher for AddrHasher {
 /// ```
 #[derive(Default)]
 pub struct Unpack {
-    table: Vec<Slot>,
+    /// Node index → the rebuilt node (`None` until it is complete).
+    table: Vec<Option<Rc<dyn Any>>>,
+    /// The nodes being rebuilt by `Rc::new_cyclic`, innermost last, each
+    /// with a boxed `Weak<T>` to it (for the `Weak`s inside its contents).
+    building: Vec<(u32, Box<dyn Any>)>,
     /// The arenas of the root node being unpacked; `None` outside one.
     arenas: Option<Arenas>,
-}
-
-enum Slot {
-    Empty,
-    /// Being rebuilt by `Rc::new_cyclic`: a boxed `Weak<T>` to it.
-    Building(Box<dyn Any>),
-    /// Rebuilt.
-    Done(Rc<dyn Any>),
 }
 
 impl Unpack {
@@ -963,6 +959,7 @@ impl Unpack {
     pub fn new() -> Unpack {
         Unpack {
             table: Vec::new(),
+            building: Vec::new(),
             arenas: None,
         }
     }
@@ -1059,7 +1056,7 @@ impl Unpack {
     }
 
     #[inline]
-    fn slot(&mut self, id: u32) -> &mut Slot {
+    fn slot(&mut self, id: u32) -> &mut Option<Rc<dyn Any>> {
         let id = id as usize;
         if id >= self.table.len() {
             self.grow(id);
@@ -1074,14 +1071,14 @@ impl Unpack {
         if self.table.capacity() == 0 {
             self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
         }
-        self.table.resize_with(id + 1, || Slot::Empty);
+        self.table.resize_with(id + 1, || None);
     }
 
     /// The rebuilt node `id`, which must be complete.
     #[inline]
     pub(crate) fn strong<T: 'static>(&mut self, id: u32) -> Rc<T> {
-        match self.slot(id) {
-            Slot::Done(rc) => Rc::clone(rc)
+        match self.table.get(id as usize) {
+            Some(Some(rc)) => Rc::clone(rc)
                 .downcast::<T>()
                 .unwrap_or_else(|_| mismatch(id)),
             _ => mismatch(id),
@@ -1090,17 +1087,19 @@ impl Unpack {
 
     /// A `Weak` to node `id`, complete or being rebuilt.
     pub(crate) fn weak<T: 'static>(&mut self, id: u32) -> Weak<T> {
-        match self.slot(id) {
-            Slot::Done(rc) => Rc::downgrade(
+        if let Some(Some(rc)) = self.table.get(id as usize) {
+            return Rc::downgrade(
                 &Rc::clone(rc)
                     .downcast::<T>()
                     .unwrap_or_else(|_| mismatch(id)),
-            ),
-            Slot::Building(weak) => weak
+            );
+        }
+        match self.building.iter().rev().find(|(at, _)| *at == id) {
+            Some((_, weak)) => weak
                 .downcast_ref::<Weak<T>>()
                 .cloned()
                 .unwrap_or_else(|| mismatch(id)),
-            Slot::Empty => mismatch(id),
+            None => mismatch(id),
         }
     }
 
@@ -1108,16 +1107,20 @@ impl Unpack {
     #[inline]
     pub(crate) fn build<T: Transfer>(&mut self, id: u32, value: T::Packet, cyclic: bool) -> Rc<T> {
         let rc = if cyclic {
-            Rc::new_cyclic(|weak: &Weak<T>| {
-                *self.slot(id) = Slot::Building(Box::new(weak.clone()));
+            let rc = Rc::new_cyclic(|weak: &Weak<T>| {
+                self.building.push((id, Box::new(weak.clone())));
                 T::unpack(value, self)
-            })
+            });
+            // Nested cyclic nodes were rebuilt (and popped) inside: this
+            // one is the last entry again.
+            self.building.pop();
+            rc
         } else {
             // The slot is written once, below: nothing refers to the node
             // while its contents unpack (a `Weak` to it would make it cyclic).
             Rc::new(T::unpack(value, self))
         };
-        *self.slot(id) = Slot::Done(Rc::clone(&rc) as Rc<dyn Any>);
+        *self.slot(id) = Some(Rc::clone(&rc) as Rc<dyn Any>);
         rc
     }
 }
