@@ -798,6 +798,24 @@ impl Pack {
             len: len as u32,
         });
         self.stashed += 1;
+        if len == 2 {
+            // The common short run: both elements packed first, then
+            // stored with one arena lookup instead of one per element.
+            let mut items = items;
+            let (Some(a), Some(b)) = (items.next(), items.next()) else {
+                unreachable!("an ExactSizeIterator of length 2 yields two items")
+            };
+            let a = pack(a, self);
+            let b = pack(b, self);
+            let slots = self
+                .arenas
+                .at::<P>(arena)
+                .expect("arena stored under its own TypeId");
+            // Reserved above (`None`), and written once: nothing to drop.
+            slots[start] = Some(a);
+            slots[start + 1] = Some(b);
+            return Vec::new();
+        }
         for (slot, item) in (start..).zip(items) {
             let packet = pack(item, self);
             match &mut self
