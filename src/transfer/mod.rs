@@ -811,9 +811,11 @@ impl Pack {
                 .arenas
                 .at::<P>(arena)
                 .expect("arena stored under its own TypeId");
-            // Reserved above (`None`), and written once: nothing to drop.
-            slots[start] = Some(a);
-            slots[start + 1] = Some(b);
+            // Reserved above (`None`) and written once: there is nothing to
+            // drop, and forgetting the old entries skips the drop glue.
+            let pair = &mut slots[start..start + 2];
+            std::mem::forget(pair[0].replace(a));
+            std::mem::forget(pair[1].replace(b));
             return Vec::new();
         }
         for (slot, item) in (start..).zip(items) {
@@ -1138,7 +1140,11 @@ impl Unpack {
             // while its contents unpack (a `Weak` to it would make it cyclic).
             Rc::new(T::unpack(value, self))
         };
-        *self.slot(id) = Some(Rc::clone(&rc) as Rc<dyn Any>);
+        // Written once per node (ids are unique in a packet): the old entry
+        // is `None`, and forgetting it skips the drop glue.
+        let old = self.slot(id).replace(Rc::clone(&rc) as Rc<dyn Any>);
+        debug_assert!(old.is_none(), "node {id} rebuilt twice");
+        std::mem::forget(old);
         rc
     }
 }
