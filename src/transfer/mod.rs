@@ -761,13 +761,17 @@ impl Pack {
     }
 
     /// Stores the packed contents of a node below the outermost one; returns
-    /// its slot in the arena for `P`.
+    /// the number of the arena for `P` and its slot there.
     #[inline]
-    pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> u32 {
+    pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> (u32, u32) {
         self.stashed += 1;
-        let arena = self.arenas().get::<P>();
+        let arenas = self.arenas();
+        let index = arenas.index::<P>();
+        let arena = arenas
+            .at::<P>(index)
+            .expect("arena stored under its own TypeId");
         arena.push(Some(value));
-        (arena.len() - 1) as u32
+        (index as u32, (arena.len() - 1) as u32)
     }
 
     /// Packs the elements of a `Vec` inside a node into the arena for `P`,
@@ -1009,12 +1013,13 @@ impl Unpack {
         }
     }
 
-    /// Takes the contents of the node in `slot` of the arena for `P`.
+    /// Takes the contents of the node in `slot` of arena number `arena`,
+    /// which holds packets of type `P`.
     #[inline]
-    pub(crate) fn take_stashed<P: Send + 'static>(&mut self, slot: u32) -> P {
+    pub(crate) fn take_stashed<P: Send + 'static>(&mut self, arena: u32, slot: u32) -> P {
         self.arenas
             .as_mut()
-            .and_then(Arenas::find::<P>)
+            .and_then(|a| a.at::<P>(arena as usize))
             .and_then(|arena| arena.get_mut(slot as usize))
             .and_then(Option::take)
             .unwrap_or_else(|| mismatch(slot))
