@@ -596,8 +596,13 @@ fn pack_node<T: DeepCopy>(value: &T, id: u32, cx: &mut Pack) -> Node<T::Packet> 
     cx.close_node();
     let cyclic = id != UNSHARED && cx.leave(id);
     if !outermost {
-        let slot = cx.stash(packet);
-        return Node(NodeRepr::Stashed { id, slot, cyclic });
+        let (arena, slot) = cx.stash(packet);
+        return Node(NodeRepr::Stashed {
+            id,
+            slot,
+            arena,
+            cyclic,
+        });
     }
     Node(match cx.take_arenas() {
         Some(arenas) => NodeRepr::Root(Box::new(Root {
@@ -621,8 +626,13 @@ fn unpack_node<T: DeepCopy>(repr: NodeRepr<T::Packet>, cx: &mut Unpack) -> Rc<T>
         NodeRepr::Seen(id) => cx.strong(id),
         NodeRepr::New { id, value, cyclic } => cx.build::<T>(id, *value, cyclic),
         NodeRepr::Unshared(value) => Rc::new(T::unpack(*value, cx)),
-        NodeRepr::Stashed { id, slot, cyclic } => {
-            let value = cx.take_stashed::<T::Packet>(slot);
+        NodeRepr::Stashed {
+            id,
+            slot,
+            arena,
+            cyclic,
+        } => {
+            let value = cx.take_stashed::<T::Packet>(arena, slot);
             rebuild(id, value, cyclic, cx)
         }
         NodeRepr::Root(root) => {

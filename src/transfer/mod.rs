@@ -609,6 +609,7 @@ impl Pack {
 
     /// Enters the `Rc` node `rc` for a strong reference. Panics on a node
     /// that is still being packed: a strong cycle.
+    #[inline]
     pub(crate) fn enter<T: 'static>(&mut self, rc: &Rc<T>) -> Visit {
         match self.visit(rc) {
             (id, false) => Visit::New(id),
@@ -645,6 +646,7 @@ impl Pack {
         }
     }
 
+    #[inline]
     fn visit<T: 'static>(&mut self, rc: &Rc<T>) -> (u32, bool) {
         let addr = Rc::as_ptr(rc) as *const () as usize;
         let graph = self.graph();
@@ -759,13 +761,17 @@ impl Pack {
     }
 
     /// Stores the packed contents of a node below the outermost one; returns
-    /// its slot in the arena for `P`.
+    /// the number of the arena for `P` and its slot there.
     #[inline]
-    pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> u32 {
+    pub(crate) fn stash<P: Send + 'static>(&mut self, value: P) -> (u32, u32) {
         self.stashed += 1;
-        let arena = self.arenas().get::<P>();
+        let arenas = self.arenas();
+        let index = arenas.index::<P>();
+        let arena = arenas
+            .at::<P>(index)
+            .expect("arena stored under its own TypeId");
         arena.push(Some(value));
-        (arena.len() - 1) as u32
+        (index as u32, (arena.len() - 1) as u32)
     }
 
     /// Packs the elements of a `Vec` inside a node into the arena for `P`,
@@ -796,6 +802,26 @@ impl Pack {
             len: len as u32,
         });
         self.stashed += 1;
+        if len == 2 {
+            // The common short run: both elements packed first, then
+            // stored with one arena lookup instead of one per element.
+            let mut items = items;
+            let (Some(a), Some(b)) = (items.next(), items.next()) else {
+                unreachable!("an ExactSizeIterator of length 2 yields two items")
+            };
+            let a = pack(a, self);
+            let b = pack(b, self);
+            let slots = self
+                .arenas
+                .at::<P>(arena)
+                .expect("arena stored under its own TypeId");
+            // Reserved above (`None`) and written once: there is nothing to
+            // drop, and forgetting the old entries skips the drop glue.
+            let pair = &mut slots[start..start + 2];
+            std::mem::forget(pair[0].replace(a));
+            std::mem::forget(pair[1].replace(b));
+            return Vec::new();
+        }
         for (slot, item) in (start..).zip(items) {
             let packet = pack(item, self);
             match &mut self
@@ -823,6 +849,7 @@ impl Pack {
 
     /// Leaves node `id` after packing its contents; returns whether a `Weak`
     /// inside them points back at it.
+    #[inline]
     pub(crate) fn leave(&mut self, id: u32) -> bool {
         let state = &mut self.graph().nodes[id as usize];
         state.building = false;
@@ -879,7 +906,7 @@ const SPARE_TYPES: usize = 8;
 thread_local! {
     static SPARE_ARENAS: std::cell::Cell<Option<Arenas>> = const { std::cell::Cell::new(None) };
     static SPARE_GRAPH: std::cell::Cell<Option<Box<Graph>>> = const { std::cell::Cell::new(None) };
-    static SPARE_TABLE: std::cell::Cell<Vec<Slot>> = const { std::cell::Cell::new(Vec::new()) };
+    static SPARE_TABLE: std::cell::Cell<Vec<Option<Rc<dyn Any>>>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// A strong `Rc` cycle was found by [`Pack::check_cycles`].
@@ -938,17 +965,13 @@ impl Hasher for AddrHasher {
 /// ```
 #[derive(Default)]
 pub struct Unpack {
-    table: Vec<Slot>,
+    /// Node index → the rebuilt node (`None` until it is complete).
+    table: Vec<Option<Rc<dyn Any>>>,
+    /// The nodes being rebuilt by `Rc::new_cyclic`, innermost last, each
+    /// with a boxed `Weak<T>` to it (for the `Weak`s inside its contents).
+    building: Vec<(u32, Box<dyn Any>)>,
     /// The arenas of the root node being unpacked; `None` outside one.
     arenas: Option<Arenas>,
-}
-
-enum Slot {
-    Empty,
-    /// Being rebuilt by `Rc::new_cyclic`: a boxed `Weak<T>` to it.
-    Building(Box<dyn Any>),
-    /// Rebuilt.
-    Done(Rc<dyn Any>),
 }
 
 impl Unpack {
@@ -960,6 +983,7 @@ impl Unpack {
     pub fn new() -> Unpack {
         Unpack {
             table: Vec::new(),
+            building: Vec::new(),
             arenas: None,
         }
     }
@@ -989,12 +1013,13 @@ impl Unpack {
         }
     }
 
-    /// Takes the contents of the node in `slot` of the arena for `P`.
+    /// Takes the contents of the node in `slot` of arena number `arena`,
+    /// which holds packets of type `P`.
     #[inline]
-    pub(crate) fn take_stashed<P: Send + 'static>(&mut self, slot: u32) -> P {
+    pub(crate) fn take_stashed<P: Send + 'static>(&mut self, arena: u32, slot: u32) -> P {
         self.arenas
             .as_mut()
-            .and_then(Arenas::find::<P>)
+            .and_then(|a| a.at::<P>(arena as usize))
             .and_then(|arena| arena.get_mut(slot as usize))
             .and_then(Option::take)
             .unwrap_or_else(|| mismatch(slot))
@@ -1056,7 +1081,7 @@ impl Unpack {
     }
 
     #[inline]
-    fn slot(&mut self, id: u32) -> &mut Slot {
+    fn slot(&mut self, id: u32) -> &mut Option<Rc<dyn Any>> {
         let id = id as usize;
         if id >= self.table.len() {
             self.grow(id);
@@ -1071,13 +1096,14 @@ impl Unpack {
         if self.table.capacity() == 0 {
             self.table = SPARE_TABLE.try_with(|t| t.take()).unwrap_or_default();
         }
-        self.table.resize_with(id + 1, || Slot::Empty);
+        self.table.resize_with(id + 1, || None);
     }
 
     /// The rebuilt node `id`, which must be complete.
+    #[inline]
     pub(crate) fn strong<T: 'static>(&mut self, id: u32) -> Rc<T> {
-        match self.slot(id) {
-            Slot::Done(rc) => Rc::clone(rc)
+        match self.table.get(id as usize) {
+            Some(Some(rc)) => Rc::clone(rc)
                 .downcast::<T>()
                 .unwrap_or_else(|_| mismatch(id)),
             _ => mismatch(id),
@@ -1086,33 +1112,44 @@ impl Unpack {
 
     /// A `Weak` to node `id`, complete or being rebuilt.
     pub(crate) fn weak<T: 'static>(&mut self, id: u32) -> Weak<T> {
-        match self.slot(id) {
-            Slot::Done(rc) => Rc::downgrade(
+        if let Some(Some(rc)) = self.table.get(id as usize) {
+            return Rc::downgrade(
                 &Rc::clone(rc)
                     .downcast::<T>()
                     .unwrap_or_else(|_| mismatch(id)),
-            ),
-            Slot::Building(weak) => weak
+            );
+        }
+        match self.building.iter().rev().find(|(at, _)| *at == id) {
+            Some((_, weak)) => weak
                 .downcast_ref::<Weak<T>>()
                 .cloned()
                 .unwrap_or_else(|| mismatch(id)),
-            Slot::Empty => mismatch(id),
+            None => mismatch(id),
         }
     }
 
     /// Rebuilds node `id` from its packed contents.
+    #[inline]
     pub(crate) fn build<T: Transfer>(&mut self, id: u32, value: T::Packet, cyclic: bool) -> Rc<T> {
         let rc = if cyclic {
-            Rc::new_cyclic(|weak: &Weak<T>| {
-                *self.slot(id) = Slot::Building(Box::new(weak.clone()));
+            let rc = Rc::new_cyclic(|weak: &Weak<T>| {
+                self.building.push((id, Box::new(weak.clone())));
                 T::unpack(value, self)
-            })
+            });
+            // Nested cyclic nodes were rebuilt (and popped) inside: this
+            // one is the last entry again.
+            self.building.pop();
+            rc
         } else {
             // The slot is written once, below: nothing refers to the node
             // while its contents unpack (a `Weak` to it would make it cyclic).
             Rc::new(T::unpack(value, self))
         };
-        *self.slot(id) = Slot::Done(Rc::clone(&rc) as Rc<dyn Any>);
+        // Written once per node (ids are unique in a packet): the old entry
+        // is `None`, and forgetting it skips the drop glue.
+        let old = self.slot(id).replace(Rc::clone(&rc) as Rc<dyn Any>);
+        debug_assert!(old.is_none(), "node {id} rebuilt twice");
+        std::mem::forget(old);
         rc
     }
 }

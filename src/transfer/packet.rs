@@ -42,11 +42,12 @@ pub(crate) enum NodeRepr<P> {
     /// type, instead of one box per node.
     Root(Box<Root<P>>),
     /// A node below a [`Root`](NodeRepr::Root): its contents are entry `slot`
-    /// of the root's arena for `P`. `id` is [`UNSHARED`] for a node with a
-    /// single reference.
+    /// of the root's arena for `P`, which is arena number `arena`. `id` is
+    /// [`UNSHARED`] for a node with a single reference.
     Stashed {
         id: u32,
         slot: u32,
+        arena: u32,
         cyclic: bool,
     },
 }
@@ -101,7 +102,14 @@ impl Arena {
     fn new<P: Send + 'static>() -> Arena {
         fn clear<P: Send + 'static>(slots: &mut (dyn Any + Send)) {
             if let Some(slots) = slots.downcast_mut::<Vec<Option<P>>>() {
-                slots.clear();
+                // After a complete unpack every entry is `None`: popping
+                // checks each one inline, where `Vec::clear` would call
+                // the packet's drop glue once per entry.
+                while let Some(entry) = slots.pop() {
+                    if entry.is_some() {
+                        drop(entry);
+                    }
+                }
             }
         }
         fn capacity<P: Send + 'static>(slots: &(dyn Any + Send)) -> usize {
@@ -136,21 +144,6 @@ impl Arenas {
     #[inline]
     pub(crate) fn at<P: Send + 'static>(&mut self, i: usize) -> Option<&mut Vec<Option<P>>> {
         self.buffers.get_mut(i)?.slots.downcast_mut()
-    }
-
-    /// The arena for packet type `P`, made if there is none.
-    #[inline]
-    pub(crate) fn get<P: Send + 'static>(&mut self) -> &mut Vec<Option<P>> {
-        let i = self.index::<P>();
-        self.at(i).expect("arena stored under its own TypeId")
-    }
-
-    /// The arena for `P`, if there is one.
-    #[inline]
-    pub(crate) fn find<P: Send + 'static>(&mut self) -> Option<&mut Vec<Option<P>>> {
-        let tid = TypeId::of::<P>();
-        let arena = self.buffers.iter_mut().find(|a| a.tid == tid)?;
-        arena.slots.downcast_mut()
     }
 
     /// The next run to unpack, if any is left.
