@@ -55,10 +55,16 @@ use crate::sync::{AtomicUsize, Ordering};
 /// and the timers again (fairness between local and remote work).
 const BUDGET: usize = 64;
 /// How long an idle interpreter spins, watching its inbox, before it parks.
-/// Short on purpose: on loaded 2-vCPU machines two interpreter threads often
-/// share one CPU, where spinning (or `yield_now`) only delays the thread that
-/// would send the wake-up; measured, parking at once was fastest there.
-const IDLE_SPIN: Duration = Duration::from_micros(1);
+///
+/// Parking at once (a 1 µs spin) was chosen on a loaded 2-vCPU machine. On a
+/// quiet one, a parked thread lets its vCPU halt and waking it costs tens of
+/// microseconds. bench_table, same binaries, 1 µs against 20 µs:
+/// pingpong_cross 52 µs against 1.6 µs per round trip on the quiet machine
+/// and 9.7–12.6 µs against 4.5 µs with two CPU hogs running; share_frozen at
+/// 64 B between two interpreters 791 ns against 114 ns quiet. Spinning and
+/// then yielding for 50 µs did as well quiet, but with the hogs each
+/// `yield_now` handed them a time slice: pingpong_cross 38–100 µs.
+const IDLE_SPIN: Duration = Duration::from_micros(20);
 
 // ---------------------------------------------------------------------------
 // The inbox: injection queue + park/unpark handshake
@@ -601,7 +607,8 @@ impl Local {
         }
     }
 
-    /// Spins briefly waiting for a notification. True if one arrived.
+    /// Spins briefly waiting for a notification (see `IDLE_SPIN`). True if
+    /// one arrived.
     fn idle_spin(&self) -> bool {
         let start = Instant::now();
         loop {
