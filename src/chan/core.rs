@@ -57,7 +57,7 @@ use super::queue::{Padded, Queue};
 use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, RawSlot};
 use std::collections::VecDeque;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
 /// Capacity that marks an unbounded channel.
@@ -98,12 +98,9 @@ impl<T> RecvSide<T> {
     #[inline]
     fn fill(&mut self, i: usize, value: T) -> bool {
         if self.receivers[i].entry.direct {
-            let mut r = take_at(&mut self.receivers, i).expect("a receiver entry at i");
-            // The wake-up first: releasing the entry ends our use of it.
-            self.deferred.push(r.entry.wake());
-            // SAFETY: the caller claimed it; a direct entry is made only by
-            // `poll_recv` on this channel of `T`, when `T` fits the slot.
-            unsafe { r.entry.release_with(value) };
+            if let Some(w) = self.hand_direct(i, value) {
+                self.deferred.push(Deferred::Wake(w));
+            }
             true
         } else {
             let r = &mut self.receivers[i];
@@ -112,6 +109,31 @@ impl<T> RecvSide<T> {
             false
         }
     }
+
+    /// Hands `value` to the direct entry `i`, whose waiter the caller has
+    /// just claimed: removes the entry and moves the value into the waiter.
+    /// Returns the owner's waker, to wake once the lock is released.
+    #[inline(always)]
+    fn hand_direct(&mut self, i: usize, value: T) -> Option<Waker> {
+        let mut r = take_at(&mut self.receivers, i).expect("a receiver entry at i");
+        // The waker first: releasing the entry ends our use of it.
+        let waker = r.entry.waker.take();
+        // SAFETY: the caller claimed it; a direct entry is made only by
+        // `poll_recv` on this channel of `T`, when `T` fits the slot.
+        unsafe { r.entry.release_with(value) };
+        waker
+    }
+}
+
+/// Takes the oldest offer whose waiter it can claim, removing it and owing
+/// its owner a wake-up (invariant 2).
+#[inline]
+fn claim_offer<T>(senders: &mut VecDeque<SendEntry<T>>, deferred: &mut DeferredList) -> Option<T> {
+    let i = senders.iter().position(|s| s.entry.try_claim())?;
+    let SendEntry { mut entry, value } = take_at(senders, i)?;
+    deferred.push(entry.wake());
+    entry.release();
+    Some(value)
 }
 
 /// The send side, under the `tail` lock.
@@ -202,11 +224,7 @@ impl<T> Locked<'_, T> {
         if self.t.senders.is_empty() {
             return None;
         }
-        let i = self.t.senders.iter().position(|s| s.entry.try_claim())?;
-        let SendEntry { mut entry, value } = take_at(&mut self.t.senders, i)?;
-        self.h.deferred.push(entry.wake());
-        entry.release();
-        Some(value)
+        claim_offer(&mut self.t.senders, &mut self.h.deferred)
     }
 
     /// The hot path of a send on a unified channel: the oldest receiver is a
@@ -214,22 +232,19 @@ impl<T> Locked<'_, T> {
     /// value goes straight into its waiter. Returns the wake-up it owes, to
     /// run after the unlock; `Err` if the general path must decide.
     #[inline]
-    pub(crate) fn hand_to_direct(&mut self, value: T) -> Result<Option<std::task::Waker>, T> {
+    pub(crate) fn hand_to_direct(&mut self, value: T) -> Result<Option<Waker>, T> {
         let h = &mut *self.h;
         if self.chan.closed.load(Ordering::Relaxed)
-            || !h.receivers.front().is_some_and(|r| r.entry.direct)
+            || !h
+                .receivers
+                .front()
+                .is_some_and(|r| r.entry.direct && r.entry.try_claim())
         {
             return Err(value);
         }
-        // Invariant 1: a receiver waits, so the buffer is empty.
-        let mut r = h.receivers.pop_front().expect("checked above");
-        let claimed = r.entry.try_claim();
-        debug_assert!(claimed, "a queued direct entry is waiting");
-        let waker = r.entry.waker.take();
-        // SAFETY: claimed just now; a direct entry is made only by
-        // `poll_recv` on this channel of `T`, when `T` fits the slot.
-        unsafe { r.entry.release_with(value) };
-        Ok(waker)
+        // Invariant 1: a receiver waits, so the buffer is empty; and a
+        // queued direct entry is always waiting, so the claim succeeded.
+        Ok(h.hand_direct(0, value))
     }
 
     /// Gives `value` to the oldest waiting receiver, claiming its waiter.
@@ -245,7 +260,7 @@ impl<T> Locked<'_, T> {
         Err(value)
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
         if let Some(v) = self.pop() {
             // Room appeared: the oldest blocked sender's value moves in (invariant 1).
@@ -590,12 +605,9 @@ impl<T> Chan<T> {
     fn pull_offers(&self, h: &mut RecvSide<T>) {
         let mut t = self.tail.lock();
         while !self.closed.load(Ordering::Relaxed) && self.queue.len() < self.cap {
-            let Some(i) = t.senders.iter().position(|s| s.entry.try_claim()) else {
+            let Some(value) = claim_offer(&mut t.senders, &mut h.deferred) else {
                 break;
             };
-            let SendEntry { mut entry, value } = take_at(&mut t.senders, i).expect("found above");
-            h.deferred.push(entry.wake());
-            entry.release();
             // SAFETY: `tail` is held: the only producer.
             unsafe { self.queue.push(value) };
         }
@@ -770,17 +782,7 @@ impl<T> Chan<T> {
                 }
             }
         }
-        // A unified channel with nothing buffered, no offer and not closed
-        // (a parked counterpart's common case) skips straight to waiting.
-        let idle = !self.split
-            && inner.h.front.is_empty()
-            && inner.t.senders.is_empty()
-            && !inner.closed();
-        match if idle {
-            Err(TryRecvError::Empty)
-        } else {
-            inner.try_recv()
-        } {
+        match inner.try_recv() {
             Err(TryRecvError::Empty) => {
                 let waiter = reg.prepare();
                 // SAFETY: this registration keeps the waiter until the entry
