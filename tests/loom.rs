@@ -82,6 +82,14 @@ fn poll_once<F: Future>(f: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     f.poll(&mut Context::from_waker(Waker::noop()))
 }
 
+/// One poll of a receive future: the value if it completed with one.
+fn received<T, F: Future<Output = Result<T, RecvError>>>(f: std::pin::Pin<&mut F>) -> Option<T> {
+    match poll_once(f) {
+        Poll::Ready(v) => v.ok(),
+        Poll::Pending => None,
+    }
+}
+
 /// An async recv dropped while a sender hands it a value: the value is
 /// received by the future, or put back for the next receiver. Never lost.
 #[test]
@@ -94,10 +102,7 @@ fn dropped_recv_future_loses_nothing() {
         });
         let first = {
             let mut fut = pin!(rx.recv());
-            match poll_once(fut.as_mut()) {
-                Poll::Ready(v) => v.ok(),
-                Poll::Pending => None,
-            }
+            received(fut.as_mut())
         };
         s.join().unwrap();
         let later = rx.try_recv().ok();
@@ -118,14 +123,7 @@ fn direct_handoff_repoll_takes_once() {
         let s = thread::spawn(move || tx.try_send(9).is_ok());
         let got = {
             let mut fut = pin!(rx.recv());
-            let first = match poll_once(fut.as_mut()) {
-                Poll::Ready(v) => v.ok(),
-                Poll::Pending => None,
-            };
-            first.or_else(|| match poll_once(fut.as_mut()) {
-                Poll::Ready(v) => v.ok(),
-                Poll::Pending => None,
-            })
+            received(fut.as_mut()).or_else(|| received(fut.as_mut()))
         };
         let sent = s.join().unwrap();
         let later = rx.try_recv().ok();
@@ -355,10 +353,7 @@ fn split_dropped_recv_future_loses_nothing() {
         let s = thread::spawn(move || tx.try_send(9).is_ok());
         let first = {
             let mut fut = pin!(rx.recv());
-            match poll_once(fut.as_mut()) {
-                Poll::Ready(v) => v.ok(),
-                Poll::Pending => None,
-            }
+            received(fut.as_mut())
         };
         assert!(s.join().unwrap());
         let later = rx.try_recv().ok();
