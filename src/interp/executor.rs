@@ -87,6 +87,9 @@ fn current_cpu() -> u32 {
 // The inbox: injection queue + park/unpark handshake
 // ---------------------------------------------------------------------------
 
+/// The largest buffer an inbox keeps after a drain (see `Inbox::drain_into`).
+const SPARE_QUEUE: usize = 1024;
+
 /// `Inbox::state`: nothing pushed since the owner last looked.
 const EMPTY: usize = 0;
 /// `Inbox::state`: the owner is parked (or about to) and must be unparked.
@@ -173,6 +176,30 @@ impl<T> Inbox<T> {
     /// Takes every queued item (from any thread).
     pub fn drain(&self) -> VecDeque<T> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Moves every queued item to the back of `out`; returns how many.
+    ///
+    /// When `out` is empty the two buffers are swapped, so the queue keeps
+    /// `out`'s allocation: a pusher then writes into memory that is already
+    /// there instead of allocating a buffer per batch (which the owner would
+    /// free, a cross-thread free per wake-up). A large buffer left behind
+    /// after a burst is given back.
+    pub fn drain_into(&self, out: &mut VecDeque<T>) -> usize {
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let n = q.len();
+        if n == 0 {
+            return 0;
+        }
+        if out.is_empty() {
+            std::mem::swap(out, &mut *q);
+            if q.capacity() > SPARE_QUEUE {
+                q.shrink_to(SPARE_QUEUE);
+            }
+        } else {
+            out.extend(q.drain(..));
+        }
+        n
     }
 
     /// Number of queued items (from any thread).
@@ -349,10 +376,11 @@ impl Shared {
     }
 
     /// Remote path: through the inbox, unparking the thread if needed.
+    ///
+    /// Counted as a remote wake by the owner when it takes the runnable out
+    /// (`Local::pull_inbox`): an increment here, from the waking thread,
+    /// would write the line of counters the owner writes.
     pub(crate) fn inject(&self, runnable: Runnable) {
-        self.counters
-            .remote_wakes
-            .fetch_add(1, StdOrdering::Relaxed);
         self.inbox.push(runnable);
         if let Some(m) = &self.monitor {
             m.activity();
@@ -510,15 +538,16 @@ impl Local {
     /// Moves everything the inbox holds to the run queue.
     fn pull_inbox(&self) {
         if self.shared.inbox.take_notification() {
-            let items = self.shared.inbox.drain();
-            if !items.is_empty() {
-                let mut q = self.queue.borrow_mut();
-                if q.is_empty() {
-                    *q = items;
-                } else {
-                    q.extend(items);
-                }
-            }
+            self.drain_inbox();
+        }
+    }
+
+    /// Moves the inbox's runnables to the run queue, counting them as
+    /// remote wakes. Call after consuming a notification.
+    fn drain_inbox(&self) {
+        let n = self.shared.inbox.drain_into(&mut self.queue.borrow_mut());
+        if n > 0 {
+            bump(&self.shared.counters.remote_wakes, n as u64);
         }
     }
 
@@ -635,8 +664,7 @@ impl Local {
                 parked.elapsed().as_nanos() as u64,
             );
             // The notification was consumed: drain now.
-            let items = self.shared.inbox.drain();
-            self.queue.borrow_mut().extend(items);
+            self.drain_inbox();
         }
     }
 

@@ -436,7 +436,8 @@ pub struct InterpreterStats {
     pub polls: u64,
     /// Wakes from the interpreter's own thread.
     pub local_wakes: u64,
-    /// Wakes (and spawns) from other threads, through the injection queue.
+    /// Wakes (and spawns) from other threads, through the injection queue,
+    /// counted when the interpreter takes them out of it.
     pub remote_wakes: u64,
     /// Time the thread spent parked, idle.
     pub parked: Duration,
