@@ -973,6 +973,41 @@ impl<M, F> Drop for TaskBody<M, F> {
     }
 }
 
+#[cfg(all(test, not(loom)))]
+mod inbox_tests {
+    use super::*;
+
+    #[test]
+    fn drain_into_keeps_both_buffers() {
+        let inbox = Inbox::new();
+        let mut out: VecDeque<u32> = VecDeque::with_capacity(16);
+        let out_buf = out.capacity();
+        for i in 0..3 {
+            inbox.push(i);
+        }
+        assert_eq!(inbox.drain_into(&mut out), 3);
+        assert_eq!(out, [0, 1, 2]);
+        // The inbox got `out`'s empty buffer: pushes now allocate nothing.
+        assert!(inbox.queue.lock().unwrap().capacity() >= out_buf);
+        out.clear();
+        assert_eq!(inbox.drain_into(&mut out), 0);
+        // A non-empty `out` keeps its order: queued items go behind.
+        out.push_back(9);
+        inbox.push(3);
+        assert_eq!(inbox.drain_into(&mut out), 1);
+        assert_eq!(out, [9, 3]);
+    }
+
+    #[test]
+    fn drain_into_shrinks_a_burst_buffer() {
+        let inbox = Inbox::new();
+        let mut out: VecDeque<u32> = VecDeque::with_capacity(4 * SPARE_QUEUE);
+        inbox.push(1);
+        assert_eq!(inbox.drain_into(&mut out), 1);
+        assert!(inbox.queue.lock().unwrap().capacity() <= SPARE_QUEUE);
+    }
+}
+
 #[cfg(all(test, target_os = "linux", not(loom), not(miri)))]
 mod tests {
     use super::*;
