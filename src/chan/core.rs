@@ -577,13 +577,8 @@ impl<T> Chan<T> {
     /// A receive on a split channel, holding `head` only.
     #[inline(always)]
     fn recv_split(&self) -> Result<T, TryRecvError> {
-        // `head` alone, and without a `HeadGuard`: every unlock of `head`
-        // runs the wake-ups owed, so none are pending now, and a pop owes
-        // none; only `pull_offers` does, and it takes a guard.
-        let raw = self.head.raw().lock();
-        // SAFETY: `head` is held until `raw` (or the guard made from it) drops.
-        let mut h = unsafe { self.head.held() };
-        debug_assert!(h.deferred.is_empty(), "wake-ups left owed under `head`");
+        let mut guard = self.head_guard();
+        let h = &mut *guard.h;
         let v = match h.front.pop_front() {
             Some(v) => Some(v),
             // SAFETY: `head` is held: this is the queue's only consumer.
@@ -592,7 +587,7 @@ impl<T> Chan<T> {
         match v {
             Some(v) => {
                 if h.offers_waiting {
-                    self.pull_offers_then_unlock(HeadGuard { h, raw: Some(raw) });
+                    self.pull_offers(h);
                 }
                 Ok(v)
             }
@@ -602,12 +597,6 @@ impl<T> Chan<T> {
             // No offer waits while the buffer is empty (invariant 1).
             None => Err(TryRecvError::Empty),
         }
-    }
-
-    /// The rare end of a receive that made room while offers wait.
-    #[cold]
-    fn pull_offers_then_unlock(&self, mut guard: HeadGuard<'_, T>) {
-        self.pull_offers(&mut guard.h);
     }
 
     /// After a pop found an offer waiting: moves offers into the room made
