@@ -255,9 +255,9 @@ impl Interpreter {
     {
         let shared = self.owner.shared.clone();
         let body = task_body(make);
-        // SAFETY: async-task requires that the runnable of a `!Send` future be
-        // used and dropped only on the thread that can own it, and that a
-        // `!Send` output stay there too.
+        // SAFETY: `Task::start`'s contract: the runnable of a `!Send` future
+        // is used and dropped only on the thread that can own it, and a
+        // `!Send` output stays there too.
         // 1. The output is `Send` (bound above), so the `Task` may go anywhere.
         // 2. The future is `task_body(make)`. Until its first poll it holds
         //    only `make`, which is `Send`: dropping such a runnable on any
@@ -266,17 +266,7 @@ impl Interpreter {
         //    then on the task is in the live-task registry, whose shutdown
         //    protocol (executor.rs, module docs) guarantees that its runnable
         //    is only ever run or dropped on that thread.
-        // 3. The schedule function is a plain `fn`, and the metadata an
-        //    `Arc<Shared>`: both `Send + Sync + 'static`.
-        let (runnable, task) = unsafe {
-            async_task::Builder::new()
-                .metadata(shared)
-                .spawn_unchecked(move |_| body, super::executor::schedule_task)
-        };
-        runnable.schedule();
-        Task {
-            inner: task.fallible(),
-        }
+        unsafe { Task::start(shared, body) }
     }
 
     /// Runs `f` on this interpreter and waits for its result (PEP 734's

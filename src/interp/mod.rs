@@ -88,9 +88,9 @@ where
              subinterp::run(async {{ .. }})"
         )
     });
-    // SAFETY: async-task requires that the runnable of a `!Send` future be
-    // used and dropped on the thread that owns it, and that a `!Send` output
-    // stay on that thread.
+    // SAFETY: `Task::start`'s contract: the runnable of a `!Send` future is
+    // used and dropped on the thread that owns it, and a `!Send` output
+    // stays on that thread.
     // 1. The output: `Task<T>` is `Send` only if `T` is, so a `!Send` output
     //    stays on this thread with its handle (enforced by the type system).
     // 2. The future was made on this thread, which is the interpreter's. Its
@@ -100,17 +100,7 @@ where
     //    when it is in the live-task registry; the schedule function delivers
     //    those only to this thread, and shutdown (executor.rs, module docs)
     //    runs or drops them all here before the thread exits.
-    // 3. The schedule function is a plain `fn`, and the metadata an
-    //    `Arc<Shared>`: both `Send + Sync + 'static`.
-    let (runnable, task) = unsafe {
-        async_task::Builder::new()
-            .metadata(shared)
-            .spawn_unchecked(move |_| task_body(move || fut), executor::schedule_task)
-    };
-    runnable.schedule();
-    Task {
-        inner: task.fallible(),
-    }
+    unsafe { Task::start(shared, task_body(move || fut)) }
 }
 
 /// Runs CPU-bound `f` on rayon's thread pool and waits for its result

@@ -175,6 +175,34 @@ pub struct Task<T> {
 }
 
 impl<T> Task<T> {
+    /// Makes the cell of a task of interpreter `shared` running `body` (a
+    /// `task_body`), schedules its first run and returns its handle.
+    ///
+    /// # Safety
+    ///
+    /// async-task's contract for a `!Send` future and output: the caller
+    /// guarantees that `body`'s runnable is run and dropped only on the
+    /// thread that can own it, and that a `!Send` output stays there (each
+    /// call site says how). The schedule function and the metadata are this
+    /// function's part: a plain `fn` and an `Arc<Shared>`, both
+    /// `Send + Sync + 'static`.
+    pub(crate) unsafe fn start<B>(shared: Arc<super::executor::Shared>, body: B) -> Task<T>
+    where
+        B: Future<Output = Result<T, Panic>> + 'static,
+        T: 'static,
+    {
+        // SAFETY: the caller's contract (above) and the `'static` bounds.
+        let (runnable, task) = unsafe {
+            async_task::Builder::new()
+                .metadata(shared)
+                .spawn_unchecked(move |_| body, super::executor::schedule_task)
+        };
+        runnable.schedule();
+        Task {
+            inner: task.fallible(),
+        }
+    }
+
     /// Cancels the task: its future is dropped on its interpreter without
     /// being polled again (if it is being polled right now, right after that
     /// poll). Its output, if it had finished already, is dropped.
