@@ -767,9 +767,7 @@ impl Pack {
         self.stashed += 1;
         let arenas = self.arenas();
         let index = arenas.index::<P>();
-        let arena = arenas
-            .at::<P>(index)
-            .expect("arena stored under its own TypeId");
+        let arena = arenas.slots::<P>(index);
         arena.push(Some(value));
         (index as u32, (arena.len() - 1) as u32)
     }
@@ -789,9 +787,7 @@ impl Pack {
         let len = items.len();
         let arenas = self.arenas();
         let arena = arenas.index::<P>();
-        let slots = arenas
-            .at::<P>(arena)
-            .expect("arena stored under its own TypeId");
+        let slots = arenas.slots::<P>(arena);
         let start = slots.len();
         // Reserved before packing the elements: the runs packed inside them
         // follow this one, in the order the unpack takes them.
@@ -811,10 +807,7 @@ impl Pack {
             };
             let a = pack(a, self);
             let b = pack(b, self);
-            let slots = self
-                .arenas
-                .at::<P>(arena)
-                .expect("arena stored under its own TypeId");
+            let slots = self.arenas.slots::<P>(arena);
             // Reserved above (`None`) and written once: there is nothing to
             // drop, and forgetting the old entries skips the drop glue.
             let pair = &mut slots[start..start + 2];
@@ -824,11 +817,7 @@ impl Pack {
         }
         for (slot, item) in (start..).zip(items) {
             let packet = pack(item, self);
-            match &mut self
-                .arenas
-                .at::<P>(arena)
-                .expect("arena stored under its own TypeId")[slot]
-            {
+            match &mut self.arenas.slots::<P>(arena)[slot] {
                 // Reserved above, and written once: nothing to drop.
                 free @ None => *free = Some(packet),
                 Some(_) => unreachable!("a run slot is written once"),
@@ -1013,13 +1002,18 @@ impl Unpack {
         }
     }
 
+    /// Arena number `i` of the root being unpacked, if it holds packets of
+    /// type `P`.
+    #[inline]
+    fn arena<P: Send + 'static>(&mut self, i: u32) -> Option<&mut Vec<Option<P>>> {
+        self.arenas.as_mut()?.at::<P>(i as usize)
+    }
+
     /// Takes the contents of the node in `slot` of arena number `arena`,
     /// which holds packets of type `P`.
     #[inline]
     pub(crate) fn take_stashed<P: Send + 'static>(&mut self, arena: u32, slot: u32) -> P {
-        self.arenas
-            .as_mut()
-            .and_then(|a| a.at::<P>(arena as usize))
+        self.arena::<P>(arena)
             .and_then(|arena| arena.get_mut(slot as usize))
             .and_then(Option::take)
             .unwrap_or_else(|| mismatch(slot))
@@ -1031,16 +1025,13 @@ impl Unpack {
         let Some(run) = self.arenas.as_mut().and_then(Arenas::next_run) else {
             mismatch_run()
         };
-        let arena = run.arena as usize;
         if run.len <= 2 {
             return self.unpack_short_run(run);
         }
         let mut out = Vec::with_capacity(run.len as usize);
         for slot in run.start..run.start + run.len {
             let packet = self
-                .arenas
-                .as_mut()
-                .and_then(|a| a.at::<T::Packet>(arena))
+                .arena::<T::Packet>(run.arena)
                 .and_then(|a| a.get_mut(slot as usize))
                 .and_then(Option::take)
                 .unwrap_or_else(|| mismatch_run());
@@ -1055,9 +1046,7 @@ impl Unpack {
     fn unpack_short_run<T: Transfer>(&mut self, run: Run) -> Vec<T> {
         let (first, second) = {
             let Some(slots) = self
-                .arenas
-                .as_mut()
-                .and_then(|a| a.at::<T::Packet>(run.arena as usize))
+                .arena::<T::Packet>(run.arena)
                 .and_then(|a| a.get_mut(run.start as usize..(run.start + run.len) as usize))
             else {
                 mismatch_run()

@@ -146,6 +146,12 @@ impl Arenas {
         self.buffers.get_mut(i)?.slots.downcast_mut()
     }
 
+    /// Arena number `i`, which [`index`](Arenas::index) made for `P`.
+    #[inline]
+    pub(crate) fn slots<P: Send + 'static>(&mut self, i: usize) -> &mut Vec<Option<P>> {
+        self.at::<P>(i).expect("arena stored under its own TypeId")
+    }
+
     /// The next run to unpack, if any is left.
     #[inline]
     pub(crate) fn next_run(&mut self) -> Option<Run> {
