@@ -9,7 +9,7 @@ use loom::thread;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use subinterp::{bounded, select_blocking, unbounded, RecvError};
+use subinterp::{bounded, select_blocking, unbounded, RecvError, SendFuture};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
@@ -134,21 +134,30 @@ fn direct_handoff_repoll_takes_once() {
     });
 }
 
+/// A rendezvous send of 3, its future driven by `polls` (true if they saw
+/// it complete), racing a thread that tries to receive. Returns what
+/// `polls` saw and what the thread got.
+fn send_against_try_recv(
+    polls: impl FnOnce(std::pin::Pin<&mut SendFuture<'_, u32>>) -> bool,
+) -> (bool, Option<u32>) {
+    let (tx, rx) = bounded::<u32>(0);
+    let r = thread::spawn(move || rx.try_recv().ok());
+    let sent = {
+        let mut fut = pin!(tx.send(3));
+        polls(fut.as_mut())
+    };
+    (sent, r.join().unwrap())
+}
+
 /// An async send polled again while a receiver takes its offer: the second
 /// poll reports Ok (without the lock) exactly when the offer was taken.
 #[test]
 fn claimed_send_repoll_completes() {
     model(|| {
-        let (tx, rx) = bounded::<u32>(0);
-        let r = thread::spawn(move || rx.try_recv().ok());
-        let sent = {
-            let mut fut = pin!(tx.send(3));
-            match poll_once(fut.as_mut()) {
-                Poll::Pending => matches!(poll_once(fut.as_mut()), Poll::Ready(Ok(()))),
-                first => matches!(first, Poll::Ready(Ok(()))),
-            }
-        };
-        let got = r.join().unwrap();
+        let (sent, got) = send_against_try_recv(|mut fut| match poll_once(fut.as_mut()) {
+            Poll::Pending => matches!(poll_once(fut), Poll::Ready(Ok(()))),
+            first => matches!(first, Poll::Ready(Ok(()))),
+        });
         // Not sent: the receiver may still have taken the offer before the
         // future was dropped (as in the model above), never a second value.
         if sent {
@@ -162,13 +171,8 @@ fn claimed_send_repoll_completes() {
 #[test]
 fn dropped_send_future_loses_nothing() {
     model(|| {
-        let (tx, rx) = bounded::<u32>(0);
-        let r = thread::spawn(move || rx.try_recv().ok());
-        let sent = {
-            let mut fut = pin!(tx.send(3));
-            matches!(poll_once(fut.as_mut()), Poll::Ready(Ok(())))
-        };
-        let got = r.join().unwrap();
+        let (sent, got) =
+            send_against_try_recv(|fut| matches!(poll_once(fut), Poll::Ready(Ok(()))));
         // A receiver can only take the offer while the future is alive;
         // the future reports Ok only if that happened during its poll.
         if sent {
