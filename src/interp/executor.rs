@@ -691,15 +691,12 @@ impl Local {
         // Nothing runs on this thread while it spins, so nothing replaces
         // `peer` before it is put back.
         let peer = self.peer.take();
-        let arrived = loop {
+        let arrived = 'spin: loop {
             for _ in 0..64 {
                 if self.shared.inbox.is_notified() {
-                    break;
+                    break 'spin true;
                 }
                 std::hint::spin_loop();
-            }
-            if self.shared.inbox.is_notified() {
-                break true;
             }
             let peer_waits_for_us = peer.as_ref().is_some_and(|p| {
                 cpu != NO_CPU && p.cpu.load(StdOrdering::Relaxed) == cpu && !p.inbox.is_parked()
