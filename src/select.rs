@@ -538,9 +538,7 @@ fn attempt_locked(
     }
     drop(guards);
     // Wake-ups run with no lock held (see `Deferred`).
-    for d in deferred {
-        d.run();
-    }
+    deferred.run_all();
     outcome
 }
 

@@ -391,7 +391,7 @@ impl<T> Locked<'_, T> {
 
     /// Moves the deferred work out, to run after the locks are released.
     pub(crate) fn take_deferred(&mut self, out: &mut DeferredList) {
-        out.extend(self.h.deferred.drain(..));
+        self.h.deferred.move_to(out);
     }
 }
 
@@ -1034,29 +1034,24 @@ impl<T> Drop for ChanGuard<'_, T> {
 /// would be, and Miri rejects that).
 #[inline(always)]
 fn unlock_then_run_deferred<T>(h: &mut Held<'_, RecvSide<T>>, head: &mut Option<RawGuard<'_>>) {
-    match h.deferred.len() {
-        0 => {}
-        1 => {
-            let d = h.deferred.pop();
+    if h.deferred.is_empty() {
+        return;
+    }
+    match h.deferred.take_single() {
+        Some(d) => {
             drop(head.take());
-            if let Some(d) = d {
-                d.run();
-            }
+            d.run();
         }
-        _ => {
-            let all = std::mem::take(&mut h.deferred);
-            drop(head.take());
-            run_all(all);
-        }
+        None => unlock_then_run_all(h, head),
     }
 }
 
 /// The rare case of [`unlock_then_run_deferred`]: more than one wake-up.
 #[cold]
-fn run_all(all: DeferredList) {
-    for d in all {
-        d.run();
-    }
+fn unlock_then_run_all<T>(h: &mut Held<'_, RecvSide<T>>, head: &mut Option<RawGuard<'_>>) {
+    let all = std::mem::take(&mut h.deferred);
+    drop(head.take());
+    all.run_all();
 }
 
 /// The `head` lock alone, for the one-lock paths of a split channel.

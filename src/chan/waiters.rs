@@ -471,7 +471,113 @@ impl Deferred {
     }
 }
 
-/// The deferred work of one critical section. Most sections owe at most one
-/// wake-up, and the list is moved out of the lock on every unlock that owes
-/// any, so it stays small inline; a close that wakes many spills to the heap.
-pub(crate) type DeferredList = smallvec::SmallVec<[Deferred; 2]>;
+/// The deferred work of one critical section. Most sections owe nothing or
+/// one wake-up, so the first item is held inline and "anything owed?" is one
+/// test of it, which every unlock makes (a `SmallVec`'s length is a branch on
+/// whether it spilled). A close that wakes many fills `rest`.
+#[derive(Default)]
+pub(crate) struct DeferredList {
+    /// Set whenever the list is not empty.
+    first: Option<Deferred>,
+    /// The items after `first`.
+    rest: Vec<Deferred>,
+}
+
+impl DeferredList {
+    pub(crate) const fn new() -> DeferredList {
+        DeferredList {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
+    #[inline]
+    pub(crate) fn push(&mut self, d: Deferred) {
+        if self.first.is_none() {
+            self.first = Some(d);
+        } else {
+            self.push_rest(d);
+        }
+    }
+
+    #[cold]
+    fn push_rest(&mut self, d: Deferred) {
+        self.rest.push(d);
+    }
+
+    /// The one item, if the list holds exactly one: it is taken out.
+    #[inline(always)]
+    pub(crate) fn take_single(&mut self) -> Option<Deferred> {
+        if self.rest.is_empty() {
+            self.first.take()
+        } else {
+            None
+        }
+    }
+
+    /// Moves every item to the end of `out`.
+    pub(crate) fn move_to(&mut self, out: &mut DeferredList) {
+        if let Some(d) = self.first.take() {
+            out.push(d);
+            for d in self.rest.drain(..) {
+                out.push(d);
+            }
+        }
+    }
+
+    /// Runs every item, in order.
+    pub(crate) fn run_all(self) {
+        for d in self.first.into_iter().chain(self.rest) {
+            d.run();
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::{Deferred, DeferredList};
+    use std::sync::{Arc, Mutex};
+    use std::task::{Wake, Waker};
+
+    /// A waker that appends its number to a shared log when woken.
+    struct Logged(u32, Arc<Mutex<Vec<u32>>>);
+    impl Wake for Logged {
+        fn wake(self: Arc<Self>) {
+            self.1.lock().unwrap().push(self.0);
+        }
+    }
+
+    fn wake(n: u32, log: &Arc<Mutex<Vec<u32>>>) -> Deferred {
+        Deferred::Wake(Waker::from(Arc::new(Logged(n, log.clone()))))
+    }
+
+    #[test]
+    fn deferred_list_keeps_order_through_every_path() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut list = DeferredList::new();
+        assert!(list.is_empty());
+        assert!(list.take_single().is_none());
+
+        list.push(wake(1, &log));
+        assert!(!list.is_empty());
+        list.take_single().expect("one item").run();
+        assert!(list.is_empty());
+
+        for n in 2..=4 {
+            list.push(wake(n, &log));
+        }
+        // More than one: `take_single` leaves them all in place.
+        assert!(list.take_single().is_none());
+        let mut out = DeferredList::new();
+        out.push(wake(5, &log));
+        list.move_to(&mut out);
+        assert!(list.is_empty());
+        out.run_all();
+        assert_eq!(*log.lock().unwrap(), [1, 5, 2, 3, 4]);
+    }
+}
