@@ -599,6 +599,53 @@ impl<T> Chan<T> {
         }
     }
 
+    /// [`recv_split`](Chan::recv_split) for an async receive, in fewer
+    /// instructions: it holds `head` without a guard (whose `Option` and
+    /// test for owed wake-ups cost a share of a receive's path) and lets go
+    /// as soon as it knows the outcome. No wake-up is owed when `head` is
+    /// taken (every holder runs or moves out its own before it lets go), so
+    /// only `pull_offers` can owe one here. Measured: a one-interpreter
+    /// pipeline of tasks 4% faster.
+    ///
+    /// The blocking receive keeps the guarded form. With this one, four
+    /// threads receiving from four sending threads on two CPUs drained the
+    /// buffer faster than it filled, found it empty, and parked 350 to 1,455
+    /// times per million messages instead of 0 to 34: 20-40% slower (and a
+    /// spin before parking was slower still: it takes the CPU the senders
+    /// need).
+    #[inline(always)]
+    fn recv_split_async(&self) -> Result<T, TryRecvError> {
+        let raw = self.head.raw().lock();
+        // SAFETY: `head` is held until `raw` drops; `h` is not used after.
+        let mut h = unsafe { self.head.held() };
+        debug_assert!(h.deferred.is_empty(), "wake-ups owed by an earlier holder");
+        let v = match h.front.pop_front() {
+            Some(v) => v,
+            // SAFETY: `head` is held: this is the queue's only consumer.
+            None => match unsafe { self.queue.pop() } {
+                Some(v) => v,
+                None => {
+                    // As in `recv_split`: closed and empty is drained, and
+                    // no offer waits while the buffer is empty.
+                    let closed = self.closed.load(Ordering::Relaxed);
+                    drop(raw);
+                    return Err(if closed {
+                        TryRecvError::Closed
+                    } else {
+                        TryRecvError::Empty
+                    });
+                }
+            },
+        };
+        if h.offers_waiting {
+            self.pull_offers(&mut h);
+            unlock_then_run_deferred(&mut h, &mut Some(raw));
+        } else {
+            drop(raw);
+        }
+        Ok(v)
+    }
+
     /// After a pop found an offer waiting: moves offers into the room made
     /// (invariant 1), taking `tail` while `head` is held.
     #[cold]
@@ -734,7 +781,7 @@ impl<T> Chan<T> {
     ) -> Poll<Result<T, TryRecvError>> {
         if !reg.registered {
             if self.split {
-                match self.recv_split() {
+                match self.recv_split_async() {
                     Err(TryRecvError::Empty) => {}
                     done => return Poll::Ready(done),
                 }
