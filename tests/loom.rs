@@ -365,3 +365,26 @@ fn split_dropped_recv_future_loses_nothing() {
         assert!(first.is_none() || later.is_none());
     });
 }
+
+/// An async receive from a full split channel pulls in the offer of a
+/// sender blocked on it and wakes that sender (the wake-up the receive owes
+/// after it lets go of the lock): every value arrives once, in order, and
+/// the sender finishes.
+#[test]
+fn split_async_recv_pulls_in_blocked_sender() {
+    model(|| {
+        let (tx, rx) = bounded::<u32>(2);
+        tx.try_send(1).unwrap();
+        tx.try_send(2).unwrap();
+        let s = thread::spawn(move || tx.send_blocking(3).unwrap());
+        let mut got = Vec::new();
+        for _ in 0..2 {
+            let mut fut = pin!(rx.recv());
+            got.push(received(fut.as_mut()).expect("a buffered value"));
+        }
+        s.join().unwrap();
+        let mut fut = pin!(rx.recv());
+        got.push(received(fut.as_mut()).expect("the pulled-in offer"));
+        assert_eq!(got, [1, 2, 3]);
+    });
+}
