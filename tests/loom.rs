@@ -9,7 +9,7 @@ use loom::thread;
 use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-use subinterp::{bounded, select_blocking, unbounded, RecvError, SendFuture};
+use subinterp::{bounded, select_blocking, unbounded, Receiver, RecvError, SendFuture};
 
 fn model(f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
@@ -278,15 +278,21 @@ fn split_receiver_meets_racing_push() {
     });
 }
 
+/// A split channel holding 1 and 2, its capacity, and a thread sending 3
+/// into it: that send waits, as an offer, until a receive makes room.
+fn full_with_blocked_sender() -> (Receiver<u32>, thread::JoinHandle<()>) {
+    let (tx, rx) = bounded::<u32>(2);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    (rx, thread::spawn(move || tx.send_blocking(3).unwrap()))
+}
+
 /// A sender blocked on a full buffer is pulled in by the receive that makes
 /// room: every value arrives once, in order.
 #[test]
 fn split_full_sender_is_pulled_in() {
     model(|| {
-        let (tx, rx) = bounded::<u32>(2);
-        tx.send_blocking(1).unwrap();
-        tx.send_blocking(2).unwrap();
-        let s = thread::spawn(move || tx.send_blocking(3).unwrap());
+        let (rx, s) = full_with_blocked_sender();
         let got = [
             rx.recv_blocking().unwrap(),
             rx.recv_blocking().unwrap(),
@@ -373,10 +379,7 @@ fn split_dropped_recv_future_loses_nothing() {
 #[test]
 fn split_async_recv_pulls_in_blocked_sender() {
     model(|| {
-        let (tx, rx) = bounded::<u32>(2);
-        tx.try_send(1).unwrap();
-        tx.try_send(2).unwrap();
-        let s = thread::spawn(move || tx.send_blocking(3).unwrap());
+        let (rx, s) = full_with_blocked_sender();
         let mut got = Vec::new();
         for _ in 0..2 {
             let mut fut = pin!(rx.recv());

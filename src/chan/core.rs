@@ -553,12 +553,9 @@ impl<T> Chan<T> {
                 break;
             }
             if r.entry.try_claim() {
-                let v = match h.front.pop_front() {
-                    Some(v) => v,
-                    // SAFETY: `head` is held: the only consumer. The buffer
-                    // is not empty (checked above, and only consumers take).
-                    None => unsafe { self.queue.pop() }.expect("checked non-empty"),
-                };
+                // The buffer is not empty (checked above, and only
+                // consumers take, under `head`).
+                let v = self.pop_split(h).expect("checked non-empty");
                 if h.fill(i, v) {
                     continue; // removed: entry `i` is the next one now
                 }
@@ -574,17 +571,24 @@ impl<T> Chan<T> {
         }
     }
 
+    /// The oldest value of a split channel: a given-back one first, then
+    /// the queue's. For a caller that holds `head` (the `h` it passes).
+    #[inline(always)]
+    fn pop_split(&self, h: &mut RecvSide<T>) -> Option<T> {
+        match h.front.pop_front() {
+            Some(v) => Some(v),
+            // SAFETY: the caller holds `head`, which makes it the queue's
+            // only consumer.
+            None => unsafe { self.queue.pop() },
+        }
+    }
+
     /// A receive on a split channel, holding `head` only.
     #[inline(always)]
     fn recv_split(&self) -> Result<T, TryRecvError> {
         let mut guard = self.head_guard();
         let h = &mut *guard.h;
-        let v = match h.front.pop_front() {
-            Some(v) => Some(v),
-            // SAFETY: `head` is held: this is the queue's only consumer.
-            None => unsafe { self.queue.pop() },
-        };
-        match v {
+        match self.pop_split(h) {
             Some(v) => {
                 if h.offers_waiting {
                     self.pull_offers(h);
@@ -619,23 +623,16 @@ impl<T> Chan<T> {
         // SAFETY: `head` is held until `raw` drops; `h` is not used after.
         let mut h = unsafe { self.head.held() };
         debug_assert!(h.deferred.is_empty(), "wake-ups owed by an earlier holder");
-        let v = match h.front.pop_front() {
-            Some(v) => v,
-            // SAFETY: `head` is held: this is the queue's only consumer.
-            None => match unsafe { self.queue.pop() } {
-                Some(v) => v,
-                None => {
-                    // As in `recv_split`: closed and empty is drained, and
-                    // no offer waits while the buffer is empty.
-                    let closed = self.closed.load(Ordering::Relaxed);
-                    drop(raw);
-                    return Err(if closed {
-                        TryRecvError::Closed
-                    } else {
-                        TryRecvError::Empty
-                    });
-                }
-            },
+        let Some(v) = self.pop_split(&mut h) else {
+            // As in `recv_split`: closed and empty is drained, and no offer
+            // waits while the buffer is empty.
+            let closed = self.closed.load(Ordering::Relaxed);
+            drop(raw);
+            return Err(if closed {
+                TryRecvError::Closed
+            } else {
+                TryRecvError::Empty
+            });
         };
         if h.offers_waiting {
             self.pull_offers(&mut h);
