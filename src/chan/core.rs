@@ -54,7 +54,7 @@
 use super::error::{TryRecvError, TrySendError};
 use super::lock::{Held, Lock, RawGuard, RawLock};
 use super::queue::{Padded, Queue};
-use super::waiters::{with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
+use super::waiters::{find_entry, with_thread_waiter, Deferred, DeferredList, Entry, Waiter};
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Ordering, RawSlot};
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
@@ -338,25 +338,18 @@ impl<T> Locked<'_, T> {
     /// Removes `waiter`'s offer for `case`, giving the value back. `None`: the
     /// offer is gone because a receiver took it.
     pub(crate) fn remove_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<T> {
-        let i = self
-            .t
-            .senders
-            .iter()
-            .position(|s| s.entry.is(waiter, case))?;
+        let i = find_entry(&self.t.senders, |s| s.entry.is(waiter, case))?;
         let mut s = take_at(&mut self.t.senders, i)?;
         defer_drop(&mut self.h.deferred, &mut s.entry);
         Some(s.value)
     }
 
     pub(crate) fn find_send(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
-        self.t.senders.iter().position(|s| s.entry.is(waiter, case))
+        find_entry(&self.t.senders, |s| s.entry.is(waiter, case))
     }
 
     pub(crate) fn find_recv(&mut self, waiter: &Arc<Waiter>, case: usize) -> Option<usize> {
-        self.h
-            .receivers
-            .iter()
-            .position(|r| r.entry.is(waiter, case))
+        find_entry(&self.h.receivers, |r| r.entry.is(waiter, case))
     }
 
     /// Puts back a value that was handed to a receiver which went away before
@@ -396,7 +389,7 @@ impl<T> Locked<'_, T> {
 }
 
 fn remove_recv<T>(h: &mut RecvSide<T>, waiter: &Arc<Waiter>, case: usize) -> Option<Option<T>> {
-    let i = h.receivers.iter().position(|r| r.entry.is(waiter, case))?;
+    let i = find_entry(&h.receivers, |r| r.entry.is(waiter, case))?;
     let mut r = take_at(&mut h.receivers, i)?;
     defer_drop(&mut h.deferred, &mut r.entry);
     Some(r.slot)

@@ -46,6 +46,7 @@
 //! ```
 
 use super::error::{RecvError, SendError, TryRecvError, TrySendError};
+use super::waiters::find_entry;
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::fmt;
@@ -484,11 +485,8 @@ impl<T> SendFuture<'_, T> {
     fn poll_slow(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         let mut s = self.tx.state.borrow_mut();
         if let Some(id) = self.offer {
-            let i = s
-                .offers
-                .iter()
-                .position(|o| o.id == id)
-                .expect("our offer stays until we remove it");
+            let i =
+                find_entry(&s.offers, |o| o.id == id).expect("our offer stays until we remove it");
             if s.offers[i].value.is_none() {
                 if let Some(o) = s.offers.remove(i) {
                     s.spare_send = Some(o.waker);
@@ -557,7 +555,7 @@ impl<T> SendFuture<'_, T> {
     fn withdraw(&mut self, id: u64) {
         let offer = {
             let mut s = self.tx.state.borrow_mut();
-            let i = s.offers.iter().position(|o| o.id == id);
+            let i = find_entry(&s.offers, |o| o.id == id);
             i.and_then(|i| s.offers.remove(i))
         };
         // The value, if no receiver took it, is dropped here.
@@ -584,8 +582,8 @@ impl<T> RecvFuture<'_, T> {
         match s.try_recv() {
             Ok(v) => {
                 if let Some(id) = self.waiting.take() {
-                    if !s.recv_waiters.is_empty() {
-                        s.recv_waiters.retain(|(i, _)| *i != id);
+                    if let Some(i) = find_entry(&s.recv_waiters, |(i, _)| *i == id) {
+                        s.recv_waiters.remove(i);
                     }
                 }
                 Poll::Ready(Ok(v))
@@ -600,7 +598,8 @@ impl<T> RecvFuture<'_, T> {
                         // Polled again while still registered: refresh the
                         // waker. If a wake-up took us off the list, fall
                         // through and register again under the same id.
-                        if let Some((_, w)) = s.recv_waiters.iter_mut().find(|(i, _)| *i == id) {
+                        let listed = find_entry(&s.recv_waiters, |(i, _)| *i == id);
+                        if let Some(w) = listed.map(|i| &mut s.recv_waiters[i].1) {
                             if !w.will_wake(cx.waker()) {
                                 *w = cx.waker().clone();
                             }
@@ -625,9 +624,11 @@ impl<T> RecvFuture<'_, T> {
     #[inline(never)]
     fn cancel(&mut self, id: u64) {
         let mut s = self.rx.state.borrow_mut();
-        let before = s.recv_waiters.len();
-        s.recv_waiters.retain(|(i, _)| *i != id);
-        let was_woken = s.recv_waiters.len() == before;
+        let listed = find_entry(&s.recv_waiters, |(i, _)| *i == id);
+        let was_woken = listed.is_none();
+        if let Some(i) = listed {
+            s.recv_waiters.remove(i);
+        }
         // A wake-up meant for us is passed on, so none is lost.
         if was_woken && (!s.buf.is_empty() || s.offers.iter().any(|o| o.value.is_some())) {
             s.wake_one_receiver();
