@@ -265,6 +265,38 @@ pub fn pingpong_local_channels(exec: &SubExec, n: usize) -> Duration {
         .unwrap()
 }
 
+/// subinterp only: pipeline_3 on one interpreter over interpreter-local
+/// channels (the fast path between tasks of one interpreter).
+pub fn pipeline_local_channels(exec: &SubExec, n: usize) -> Duration {
+    exec.0
+        .interpreter(0)
+        .spawn(move || async move {
+            let t = Instant::now();
+            let (a_tx, a_rx) = subinterp::local::bounded::<u64>(128);
+            let (b_tx, b_rx) = subinterp::local::bounded::<u64>(128);
+            subinterp::spawn(async move {
+                for i in 0..n as u64 {
+                    a_tx.send(i).await.unwrap();
+                }
+            })
+            .detach();
+            subinterp::spawn(async move {
+                while let Ok(v) = a_rx.recv().await {
+                    b_tx.send(v.wrapping_mul(v) % 1_000_003).await.unwrap();
+                }
+            })
+            .detach();
+            let mut sum = 0u64;
+            while let Ok(v) = b_rx.recv().await {
+                sum = sum.wrapping_add(v);
+            }
+            std::hint::black_box(sum);
+            t.elapsed()
+        })
+        .join_blocking()
+        .unwrap()
+}
+
 /// Spawn `n` tasks that each send one u64 into an unbounded channel; time
 /// until all are received.
 pub fn spawn_many<E: Exec, C: Ch>(exec: &E, n: usize) -> Duration {

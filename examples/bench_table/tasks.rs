@@ -167,6 +167,20 @@ pub fn group(cfg: &Config) -> Group {
     row(
         cfg,
         &mut rows,
+        "pipeline_3/one/local",
+        None,
+        q(1_000_000, 100_000),
+        &|col, n| {
+            Some(if col == 0 {
+                pipeline_local_channels(&SubExec::new(1), n)
+            } else {
+                by_column!(col, 1, |e, C| pipeline::<_, C>(&e, n, false))
+            })
+        },
+    );
+    row(
+        cfg,
+        &mut rows,
         "pipeline_3/three",
         None,
         q(1_000_000, 100_000),
@@ -211,7 +225,9 @@ pub fn group(cfg: &Config) -> Group {
              task (VmRSS growth / tasks parked on one channel; bar: < 512 B). Counts: {rt} round \
              trips, {spawn_n} tasks. tokio ct = current_thread, mt2 = multi_thread with 2 \
              workers; pingpong_cross and pipeline_3/three put the tasks on different \
-             interpreters (tokio mt2: wherever its scheduler puts them). Median of {} run(s).",
+             interpreters (tokio mt2: wherever its scheduler puts them); the /local rows run \
+             subinterp's tasks over `subinterp::local` channels (the peers as in the row \
+             above). Median of {} run(s).",
             cfg.runs
         ),
         columns: COLUMNS.to_vec(),
