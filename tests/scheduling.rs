@@ -174,3 +174,35 @@ fn yield_now_lets_every_ready_task_run_first() {
     // Newest first, and the yielder after all of them.
     assert_eq!(order, [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 99]);
 }
+
+#[test]
+fn a_task_woken_from_another_thread_runs_beside_a_busy_pair() {
+    let rounds = watchdog(
+        60,
+        "a_task_woken_from_another_thread_runs_beside_a_busy_pair",
+        || {
+            let interp = Interpreter::new().unwrap();
+            let (tx, rx) = subinterp::bounded::<u32>(0);
+            let task = interp.spawn(move || async move {
+                let stop = Rc::new(Cell::new(false));
+                let s = stop.clone();
+                // Woken through the inbox by the thread below, 100 times.
+                subinterp::spawn(async move {
+                    let mut got = 0;
+                    while got < 100 {
+                        got += rx.recv().await.unwrap();
+                    }
+                    s.set(true);
+                })
+                .detach();
+                subinterp::spawn(ping_pong(stop, 5_000_000)).await.unwrap()
+            });
+            for _ in 0..100 {
+                tx.send_blocking(1).unwrap();
+            }
+            task.join_blocking().unwrap()
+        },
+    );
+    // The inbox is drained every turn of 64 picks, to the front.
+    assert!(rounds < 5_000_000, "the remote wakes were never served");
+}
