@@ -58,21 +58,46 @@ fn node(
     })
 }
 
+/// Runs the future that `f` makes as a task of a fresh interpreter, under a
+/// watchdog, and returns its output.
+fn on_one_interpreter<T, F, Fut>(what: &'static str, f: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T> + 'static,
+{
+    watchdog(60, what, move || {
+        Interpreter::new()
+            .unwrap()
+            .spawn(f)
+            .join_blocking()
+            .unwrap()
+    })
+}
+
+/// Runs `other` beside a pair of tasks that ping-pong until it finishes, or
+/// for `limit` round trips; returns how many they made. `other` is spawned
+/// first, so it is ready before anything the pair wakes.
+async fn beside_a_busy_pair(other: impl Future<Output = ()> + 'static, limit: u64) -> u64 {
+    let stop = Rc::new(Cell::new(false));
+    let s = stop.clone();
+    subinterp::spawn(async move {
+        other.await;
+        s.set(true);
+    })
+    .detach();
+    subinterp::spawn(ping_pong(stop, limit)).await.unwrap()
+}
+
 #[test]
 fn a_tree_of_tasks_runs_depth_first() {
     const LEAVES: u64 = 100_000;
-    let (sum, peak) = watchdog(120, "a_tree_of_tasks_runs_depth_first", || {
-        let interp = Interpreter::new().unwrap();
-        interp
-            .spawn(|| async {
-                let live = Rc::new(Live::default());
-                let (tx, rx) = subinterp::bounded(1);
-                subinterp::spawn(node(tx, 0, LEAVES, live.clone())).detach();
-                let sum = rx.recv().await.unwrap();
-                (sum, live.peak.get())
-            })
-            .join_blocking()
-            .unwrap()
+    let (sum, peak) = on_one_interpreter("a_tree_of_tasks_runs_depth_first", || async {
+        let live = Rc::new(Live::default());
+        let (tx, rx) = subinterp::bounded(1);
+        subinterp::spawn(node(tx, 0, LEAVES, live.clone())).detach();
+        let sum = rx.recv().await.unwrap();
+        (sum, live.peak.get())
     });
     assert_eq!(sum, LEAVES * (LEAVES - 1) / 2);
     // Run in the order they were woken, the 111,111 tasks would all be
@@ -111,18 +136,10 @@ async fn ping_pong(stop: Rc<Cell<bool>>, limit: u64) -> u64 {
 
 #[test]
 fn a_busy_pair_does_not_starve_an_older_task() {
-    let rounds = watchdog(60, "a_busy_pair_does_not_starve_an_older_task", || {
-        let interp = Interpreter::new().unwrap();
-        interp
-            .spawn(|| async {
-                let stop = Rc::new(Cell::new(false));
-                let s = stop.clone();
-                // Ready before the pair exists: behind everything they wake.
-                subinterp::spawn(async move { s.set(true) }).detach();
-                subinterp::spawn(ping_pong(stop, 1_000_000)).await.unwrap()
-            })
-            .join_blocking()
-            .unwrap()
+    // The older task is ready before the pair exists: behind everything
+    // they wake.
+    let rounds = on_one_interpreter("a_busy_pair_does_not_starve_an_older_task", || {
+        beside_a_busy_pair(async {}, 1_000_000)
     });
     // Every 64th pick takes the oldest runnable; a round trip is a few.
     assert!(rounds < 1_000, "the older task waited {rounds} round trips");
@@ -130,23 +147,13 @@ fn a_busy_pair_does_not_starve_an_older_task() {
 
 #[test]
 fn a_task_that_yields_in_a_loop_is_not_starved() {
-    let rounds = watchdog(60, "a_task_that_yields_in_a_loop_is_not_starved", || {
-        let interp = Interpreter::new().unwrap();
-        interp
-            .spawn(|| async {
-                let stop = Rc::new(Cell::new(false));
-                let s = stop.clone();
-                subinterp::spawn(async move {
-                    for _ in 0..100 {
-                        subinterp::yield_now().await;
-                    }
-                    s.set(true);
-                })
-                .detach();
-                subinterp::spawn(ping_pong(stop, 10_000_000)).await.unwrap()
-            })
-            .join_blocking()
-            .unwrap()
+    let yielder = async {
+        for _ in 0..100 {
+            subinterp::yield_now().await;
+        }
+    };
+    let rounds = on_one_interpreter("a_task_that_yields_in_a_loop_is_not_starved", || {
+        beside_a_busy_pair(yielder, 10_000_000)
     });
     // 100 yields, each served by one of the fair picks (every 128th pick
     // goes to the yielded tasks) while the pair keeps the front busy.
@@ -155,21 +162,15 @@ fn a_task_that_yields_in_a_loop_is_not_starved() {
 
 #[test]
 fn yield_now_lets_every_ready_task_run_first() {
-    let order = watchdog(30, "yield_now_lets_every_ready_task_run_first", || {
-        let interp = Interpreter::new().unwrap();
-        interp
-            .spawn(|| async {
-                let order = Rc::new(std::cell::RefCell::new(Vec::new()));
-                for i in 0..10 {
-                    let o = order.clone();
-                    subinterp::spawn(async move { o.borrow_mut().push(i) }).detach();
-                }
-                subinterp::yield_now().await;
-                order.borrow_mut().push(99);
-                Rc::try_unwrap(order).unwrap().into_inner()
-            })
-            .join_blocking()
-            .unwrap()
+    let order = on_one_interpreter("yield_now_lets_every_ready_task_run_first", || async {
+        let order = Rc::new(std::cell::RefCell::new(Vec::new()));
+        for i in 0..10 {
+            let o = order.clone();
+            subinterp::spawn(async move { o.borrow_mut().push(i) }).detach();
+        }
+        subinterp::yield_now().await;
+        order.borrow_mut().push(99);
+        Rc::try_unwrap(order).unwrap().into_inner()
     });
     // Newest first, and the yielder after all of them.
     assert_eq!(order, [9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 99]);
@@ -181,22 +182,16 @@ fn a_task_woken_from_another_thread_runs_beside_a_busy_pair() {
         60,
         "a_task_woken_from_another_thread_runs_beside_a_busy_pair",
         || {
-            let interp = Interpreter::new().unwrap();
             let (tx, rx) = subinterp::bounded::<u32>(0);
-            let task = interp.spawn(move || async move {
-                let stop = Rc::new(Cell::new(false));
-                let s = stop.clone();
-                // Woken through the inbox by the thread below, 100 times.
-                subinterp::spawn(async move {
-                    let mut got = 0;
-                    while got < 100 {
-                        got += rx.recv().await.unwrap();
-                    }
-                    s.set(true);
-                })
-                .detach();
-                subinterp::spawn(ping_pong(stop, 5_000_000)).await.unwrap()
-            });
+            // Woken through the inbox by this thread, 100 times.
+            let receiver = async move {
+                let mut got = 0;
+                while got < 100 {
+                    got += rx.recv().await.unwrap();
+                }
+            };
+            let interp = Interpreter::new().unwrap();
+            let task = interp.spawn(move || beside_a_busy_pair(receiver, 5_000_000));
             for _ in 0..100 {
                 tx.send_blocking(1).unwrap();
             }
