@@ -628,19 +628,26 @@ impl Local {
     fn next_runnable(&self) -> Option<Runnable> {
         let picks = self.picks.get().wrapping_add(1);
         self.picks.set(picks);
+        if picks % FAIR_EVERY == 0 {
+            return self.oldest_runnable(picks / FAIR_EVERY % 2 == 0);
+        }
+        // The common pick touches the yielded queue only when nothing else
+        // is ready.
+        let newest = self.queue.borrow_mut().pop_front();
+        newest.or_else(|| self.yielded.borrow_mut().pop_front())
+    }
+
+    /// A fair pick: the oldest of the run queue (its back) or of the yielded
+    /// queue (its front), the one `queue_first` says first, else the other.
+    #[cold]
+    fn oldest_runnable(&self, queue_first: bool) -> Option<Runnable> {
         let mut queue = self.queue.borrow_mut();
         let mut yielded = self.yielded.borrow_mut();
-        if picks % FAIR_EVERY == 0 {
-            // Alternate between the two oldest: the run queue's back and the
-            // yielded queue's front.
-            let oldest = if (picks / FAIR_EVERY) % 2 == 0 {
-                queue.pop_back().or_else(|| yielded.pop_front())
-            } else {
-                yielded.pop_front().or_else(|| queue.pop_back())
-            };
-            return oldest;
+        if queue_first {
+            queue.pop_back().or_else(|| yielded.pop_front())
+        } else {
+            yielded.pop_front().or_else(|| queue.pop_back())
         }
-        queue.pop_front().or_else(|| yielded.pop_front())
     }
 
     /// True if no runnable is waiting on this thread.
